@@ -1,0 +1,1 @@
+"""An iris-species classifier served over HTTP with FastAPI."""

@@ -1,0 +1,139 @@
+"""The ``grader`` command: a thin layer over :mod:`grader.api` and :mod:`grader.provision`.
+
+Exit status: 0 when every required check passed, 1 when some failed, 2 for usage
+errors and faults of the grader or the engine, 130/143 after Ctrl-C/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.errors import GraderError, GradingInterrupted
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader",
+        description="Grade Docker exercises of the course and bring up a Docker engine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="grade an exercise folder and print feedback",
+        description="Build, run, probe and cache-check an exercise project; print feedback.",
+    )
+    check.add_argument("directory", type=Path, help="the exercise folder (your Dockerfile's)")
+    check.add_argument(
+        "--exercise",
+        help="exercise name (default: guessed from the folder, e.g. model-api)",
+    )
+    check.add_argument(
+        "--course",
+        type=Path,
+        help="the course folder holding exercises/ (default: the installed course)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "junit"),
+        default="text",
+        help="report format (default: text)",
+    )
+    check.add_argument("--output", type=Path, help="write the report to this file")
+    check.add_argument(
+        "--no-progress", action="store_true", help="do not show build progress while grading"
+    )
+
+    engine = commands.add_parser("engine", help="bring up or inspect the Docker engine")
+    engine_commands = engine.add_subparsers(dest="engine_command", required=True)
+    engine_commands.add_parser(
+        "up",
+        help="make sure an engine answers and python:3.11-slim exists (install/start if needed)",
+    )
+    engine_commands.add_parser("status", help="say whether an engine answers")
+    sweep = engine_commands.add_parser(
+        "sweep", help="remove containers, volumes and images left by killed grader runs"
+    )
+    sweep.add_argument(
+        "--all", action="store_true", help="remove every resource of the grader, not only stale"
+    )
+    return parser
+
+
+def _raise_on_sigterm() -> None:
+    def handler(signum: int, _frame: object) -> None:
+        raise GradingInterrupted(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _raise_on_sigterm()
+    try:
+        if args.command == "engine":
+            return _engine(args)
+        from grader.commands import check
+
+        return check(args)
+    except KeyboardInterrupt:
+        print("grader: interrupted; everything it created was removed.", file=sys.stderr)
+        return 130
+    except GradingInterrupted as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except GraderError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _engine(args: argparse.Namespace) -> int:
+    from grader import engine
+    from grader.provision.base_image import ensure_base_image
+    from grader.provision.daemon import ensure_engine
+
+    if args.engine_command == "status":
+        version = engine.server_version_or_none()
+        if version is None:
+            from grader.provision.daemon import how_to_get_an_engine
+
+            print(f"No Docker engine answers.\nHint: {how_to_get_an_engine()}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"Docker engine {version} answers.")
+        return EXIT_OK
+    if args.engine_command == "up":
+        status = ensure_engine()
+        client = engine.connect()
+        try:
+            swept = engine.sweep(client)
+            if swept.total:
+                print(f"Removed {swept.total} resources left by earlier grader runs.")
+            image = ensure_base_image(client)
+        finally:
+            client.close()
+        kind = "a local stand-in" if image.stand_in else "the official image"
+        print(
+            f"Docker engine {status.server_version} ({status.action}); "
+            f"{image.reference}: {image.action} ({kind})."
+        )
+        return EXIT_OK
+    client = engine.connect()
+    try:
+        report = engine.sweep(client, everything=args.all)
+    finally:
+        client.close()
+    print(
+        f"Removed {report.containers} containers, {report.images} images, "
+        f"{report.volumes} volumes and {report.networks} networks."
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

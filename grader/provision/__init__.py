@@ -1,0 +1,1 @@
+"""Bring up what the course needs on a machine: a Docker engine and the base image."""

@@ -1,0 +1,152 @@
+"""Typed results: what each check found, and the whole grade. Reporters render these."""
+
+from __future__ import annotations
+
+import enum
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+__all__ = ["CheckResult", "CheckStatus", "Finding", "GradeReport"]
+
+
+class CheckStatus(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    """The learner's work does not meet the check: the hint says what to change."""
+    ERROR = "error"
+    """The grader or the engine failed: not the learner's fault."""
+    SKIPPED = "skipped"
+    """An earlier stage failed, so this check could not run."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to point at in the learner's files (an annotation)."""
+
+    message: str
+    """What is wrong, in a sentence."""
+    line: int | None = None
+    """1-based line in ``file``, when there is one."""
+    file: str = "Dockerfile"
+    """The learner's file, relative to the submission folder."""
+    level: str = "error"
+    """``error`` or ``warning`` (a GitHub annotation level)."""
+    code: str = ""
+    """A rule code, e.g. hadolint's ``DL3042``."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check."""
+
+    id: str
+    """Stable identifier, e.g. ``cache_app_edit``."""
+    title: str
+    """A short human title."""
+    status: CheckStatus
+    points: float
+    """Points earned."""
+    max_points: float
+    """Points available."""
+    message: str
+    """What happened, and what was expected."""
+    hint: str = ""
+    """What to change to pass (empty when passed)."""
+    line: int | None = None
+    """The Dockerfile line most to blame, 1-based."""
+    file: str = "Dockerfile"
+    """The file ``line`` refers to."""
+    required: bool = False
+    """Whether the exit status depends on this check."""
+    findings: tuple[Finding, ...] = ()
+    """Further places in the learner's files, for annotations."""
+    details: str = ""
+    """Supporting output, e.g. the tail of a build log (already trimmed)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["findings"] = [asdict(f) for f in self.findings]
+        return data
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """The grade of one submission of one exercise."""
+
+    exercise: str
+    title: str
+    submission: str
+    checks: tuple[CheckResult, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage, and ``total``."""
+    build_steps: tuple[dict[str, Any], ...] = ()
+    """Per-step build data: number, instruction, line, cached, seconds."""
+    engine: str = ""
+    """The engine the grade ran on, e.g. ``Docker 20.10.24 (linux/amd64)``."""
+    fault: str = ""
+    """Set when the grader itself failed: the reason, for the report's header."""
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 2)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.fault) or any(c.status is CheckStatus.ERROR for c in self.checks)
+
+    @property
+    def required_passed(self) -> bool:
+        return all(c.status is CheckStatus.PASSED for c in self.checks if c.required)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every required check passed, 2 on a grader/engine fault, else 1."""
+        if self.has_errors:
+            return 2
+        return 0 if self.required_passed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": self.exercise,
+            "title": self.title,
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.required_passed and not self.has_errors,
+            "engine": self.engine,
+            "fault": self.fault,
+            "checks": [c.to_dict() for c in self.checks],
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "build_steps": list(self.build_steps),
+        }
+
+    def with_checks(self, checks: tuple[CheckResult, ...]) -> GradeReport:
+        return replace(self, checks=checks)
+
+    @classmethod
+    def from_error(
+        cls, exc: BaseException, *, exercise: str = "", title: str = "", submission: str = ""
+    ) -> GradeReport:
+        """A report that says the grader failed, instead of a traceback."""
+        reason = str(exc) or type(exc).__name__
+        if not isinstance(exc, Exception) or type(exc).__module__ != "grader.errors":
+            reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        check = CheckResult(
+            id="grader",
+            title="The grader ran",
+            status=CheckStatus.ERROR,
+            points=0,
+            max_points=0,
+            message=f"The grader failed: {reason}",
+            hint=getattr(exc, "hint", "")
+            or "This is not your mistake. Run the check again; report it if it persists.",
+            line=None,
+            required=True,
+        )
+        return cls(exercise, title, submission, (check,), fault=reason)

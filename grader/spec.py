@@ -1,0 +1,204 @@
+"""The exercise spec: everything the grader needs to know about one exercise.
+
+A spec is a TOML file ``exercises/<name>.toml`` beside the starter folder
+``exercises/<name>/``. Adding an exercise means writing those two; no grader code
+changes. Every field has a default and a one-line description; a spec that does not
+validate raises :class:`~grader.errors.SpecError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grader.errors import SpecError
+
+__all__ = [
+    "ApiKeyScenario",
+    "CheckSpec",
+    "ExerciseSpec",
+    "Limits",
+    "Probe",
+    "VolumeScenario",
+    "course_dir",
+    "find_exercise",
+    "load_spec",
+]
+
+MiB = 1024 * 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    """Time and resource limits; every one is reported in the feedback when hit."""
+
+    build_timeout_s: float = Field(600, gt=0, description="Wall-clock limit of one build.")
+    build_memory_mb: int = Field(2048, gt=0, description="Memory limit of each build step.")
+    run_memory_mb: int = Field(512, gt=0, description="Memory limit of the app (no swap).")
+    run_cpus: float = Field(1.0, gt=0, description="CPUs the app may use.")
+    run_pids: int = Field(256, gt=0, description="Most processes/threads in the app container.")
+    readiness_timeout_s: float = Field(60, gt=0, description="Time for the app to become ready.")
+    request_timeout_s: float = Field(10, gt=0, description="Time for one HTTP request.")
+    total_timeout_s: float = Field(1500, gt=0, description="Wall-clock limit of the whole grade.")
+    max_context_mb: float = Field(100, gt=0, description="Largest build context accepted.")
+    output_head_lines: int = Field(20, ge=0, description="Lines kept from the start of a log.")
+    output_tail_lines: int = Field(40, ge=1, description="Lines kept from the end of a log.")
+    image_size_budget_mb: float = Field(1000, gt=0, description="Largest acceptable image.")
+    drop_all_capabilities: bool = Field(True, description="Run the app with no capabilities.")
+
+
+class Probe(_Strict):
+    """One HTTP request to the running app and the answer it must give."""
+
+    name: str = Field(description="What the request is, shown in feedback.")
+    method: Literal["GET", "POST", "PUT", "DELETE"] = "POST"
+    path: str = Field("/predict", pattern=r"^/")
+    json_body: Any = Field(None, alias="json", description="The JSON body to send.")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_json: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields the response must contain with these values (numbers to 1e-3).",
+    )
+
+
+class ApiKeyScenario(_Strict):
+    """The app reads a key from the environment and must refuse requests without it."""
+
+    env_var: str = "API_KEY"
+    header: str = "X-API-Key"
+
+
+class VolumeScenario(_Strict):
+    """The app writes data under ``data_dir``; it must survive re-creating the container."""
+
+    data_dir: str = Field("/data", pattern=r"^/")
+    count_path: str = Field("/predictions/count", pattern=r"^/")
+    count_field: str = "count"
+
+
+CheckId = str
+
+
+class CheckSpec(_Strict):
+    """One check the exercise runs: which, for how many points, and whether it must pass."""
+
+    id: CheckId
+    points: float = Field(ge=0)
+    required: bool = Field(False, description="The exit status is 1 unless this passes.")
+
+
+class ExerciseSpec(_Strict):
+    """An exercise: its starter folder, how its app is reached, and what is checked."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    container_port: int = Field(8000, ge=1, le=65535, description="Port the app listens on.")
+    readiness_path: str = Field("/health", pattern=r"^/", description="200 once ready.")
+    dependency_file: str = Field("requirements.txt", description="The file listing dependencies.")
+    app_code_file: str = Field(
+        "app/main.py", description="A file of app code the cache proof edits."
+    )
+    learner_files: list[str] = Field(
+        default_factory=lambda: ["Dockerfile", ".dockerignore", "Makefile", "*.sh"],
+        description="Files the learner writes (glob patterns); any other change is reported.",
+    )
+    limits: Limits = Field(default_factory=Limits)
+    probes: list[Probe] = Field(default_factory=list, description="Requests that must succeed.")
+    invalid_requests: list[Probe] = Field(
+        default_factory=list, description="Bad requests and the status they must get."
+    )
+    api_key: ApiKeyScenario | None = None
+    volume: VolumeScenario | None = None
+    checks: list[CheckSpec] = Field(min_length=1)
+
+    # Set by load_spec: where the spec and the starter live.
+    spec_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _known_unique_checks(self) -> ExerciseSpec:
+        from grader.checks import KNOWN_CHECKS
+
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.id not in KNOWN_CHECKS:
+                known = ", ".join(sorted(KNOWN_CHECKS))
+                raise ValueError(f"unknown check id {check.id!r}; known ids: {known}")
+            if check.id in seen:
+                raise ValueError(f"check id {check.id!r} is listed twice")
+            seen.add(check.id)
+        return self
+
+    @property
+    def starter_dir(self) -> Path:
+        assert self.spec_path is not None
+        return self.spec_path.with_suffix("")
+
+    @property
+    def max_score(self) -> float:
+        return sum(check.points for check in self.checks)
+
+    def check(self, check_id: str) -> CheckSpec | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+def course_dir() -> Path:
+    """The course folder holding ``exercises/``: $GRADER_COURSE_DIR or the installed one."""
+    if env := os.environ.get("GRADER_COURSE_DIR"):
+        return Path(env)
+    return Path(__file__).resolve().parent.parent
+
+
+def load_spec(path: Path) -> ExerciseSpec:
+    """Read and validate a spec file; raise SpecError naming the file and the field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SpecError(f"Exercise spec {path} does not exist.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"Exercise spec {path} cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"Exercise spec {path} is not valid TOML: {exc}") from exc
+    try:
+        spec = ExerciseSpec.model_validate({**data, "spec_path": path})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SpecError(
+            f"Exercise spec {path} is invalid: {problems}",
+            hint="Fix the fields named above; grader/spec.py documents each one.",
+        ) from exc
+    if not spec.starter_dir.is_dir():
+        raise SpecError(f"Exercise spec {path} has no starter folder {spec.starter_dir}.")
+    return spec
+
+
+def find_exercise(name: str | None, submission: Path, course: Path | None = None) -> ExerciseSpec:
+    """The spec for ``name``, or guessed from the submission folder's name."""
+    exercises = (course or course_dir()) / "exercises"
+    available = sorted(p.stem for p in exercises.glob("*.toml"))
+    if name is None:
+        guess = submission.resolve().name
+        if guess in available:
+            name = guess
+        elif len(available) == 1:
+            name = available[0]
+        else:
+            raise SpecError(
+                f"Cannot tell which exercise {submission} is.",
+                hint=f"Pass --exercise with one of: {', '.join(available) or '(none found)'}.",
+            )
+    if name not in available:
+        raise SpecError(
+            f"No exercise named {name!r} in {exercises}.",
+            hint=f"Known exercises: {', '.join(available) or '(none)'}.",
+        )
+    return load_spec(exercises / f"{name}.toml")
