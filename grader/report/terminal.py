@@ -26,7 +26,7 @@ def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str
     title = f"{report.title} ({report.exercise})" if report.exercise else "Grading"
     table = Table(title=title, show_lines=False, expand=True)
     table.add_column("", width=1)
-    table.add_column("Check", ratio=2)
+    table.add_column("Check", ratio=3)
     table.add_column("Points", justify="right", width=7)
     table.add_column("Result", ratio=5)
     for check in report.checks:

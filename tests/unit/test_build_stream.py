@@ -1,0 +1,114 @@
+"""Parsing the classic builder's stream: steps, cache hits, timings, errors, floods."""
+
+from __future__ import annotations
+
+from grader.build_stream import BuildLog, TrimmedOutput
+
+# Recorded from dockerd 20.10 (classic builder, docker SDK api.build(decode=True)).
+RECORDED = [
+    {"stream": "Step 1/5 : FROM python:3.11-slim"},
+    {"stream": "\n"},
+    {"stream": " ---> 0d47b895cc53\n"},
+    {"stream": "Step 2/5 : WORKDIR /app\n"},
+    {"stream": " ---> Using cache\n"},
+    {"stream": " ---> 0823f86dc10a\n"},
+    {"stream": "Step 3/5 : COPY requirements.txt .\n"},
+    {"stream": " ---> 1222281eb931\n"},
+    {"stream": "Step 4/5 : RUN pip install --no-cache-dir -r requirements.txt\n"},
+    {"stream": " ---> Running in 5deb1a9e53b9\n"},
+    {"stream": "Collecting fastapi==0.165.0\n"},
+    {"stream": "\u001b[91mWARNING: Running pip as the 'root' user\n\u001b[0m"},
+    {"stream": "Removing intermediate container 5deb1a9e53b9\n"},
+    {"stream": " ---> 39a69f06c008\n"},
+    {"stream": 'Step 5/5 : CMD ["uvicorn"]\n'},
+    {"stream": " ---> Running in 73b6f2025c31\n"},
+    {"stream": "Removing intermediate container 73b6f2025c31\n"},
+    {"stream": " ---> 7b1b4f567d01\n"},
+    {"aux": {"ID": "sha256:7b1b4f567d01aaaa"}},
+    {"stream": "Successfully built 7b1b4f567d01\n"},
+]
+
+
+def _feed(chunks: list[dict], log: BuildLog | None = None) -> BuildLog:
+    log = log or BuildLog()
+    for second, chunk in enumerate(chunks):
+        log.feed(chunk, now=float(second))
+    log.finish(now=float(len(chunks)))
+    return log
+
+
+def test_steps_cache_hits_and_layers_are_read() -> None:
+    """Are steps, cache hits, executions and layer ids read from a recorded stream?"""
+    log = _feed(RECORDED)
+    assert log.succeeded
+    assert log.image_id == "sha256:7b1b4f567d01aaaa"
+    assert [(s.number, s.keyword, s.cached, s.executed) for s in log.steps] == [
+        (1, "FROM", False, False),
+        (2, "WORKDIR", True, False),
+        (3, "COPY", False, False),
+        (4, "RUN", False, True),
+        (5, "CMD", False, True),
+    ]
+    assert log.steps[3].output.text() == (
+        "Collecting fastapi==0.165.0\nWARNING: Running pip as the 'root' user"
+    )
+    assert log.new_layer_ids() == ["1222281eb931", "39a69f06c008", "7b1b4f567d01"]
+
+
+def test_step_timings_come_from_chunk_arrival() -> None:
+    """Is each step's duration the time until its layer was ready?"""
+    log = _feed(RECORDED)
+    run_step = log.steps[3]
+    assert run_step.seconds == 13.0 - 8.0
+
+
+def test_error_chunk_ends_the_build_with_code() -> None:
+    """Is a failed RUN read as an error on the step that was running?"""
+    chunks = [
+        *RECORDED[:10],
+        {"stream": "ERROR: No matching distribution found for fastapi==99\n"},
+        {
+            "error": "The command '/bin/sh -c pip install' returned a non-zero code: 1",
+            "errorDetail": {"code": 1, "message": "..."},
+        },
+    ]
+    log = _feed(chunks)
+    assert not log.succeeded
+    assert log.current is not None
+    assert log.current.number == 4
+    assert log.error_code == 1
+    assert "No matching distribution" in log.current.output.last_lines(3)
+
+
+def test_flooding_output_is_trimmed_to_head_and_tail() -> None:
+    """Does a build that prints a million lines keep only the head and tail, saying so?"""
+    log = BuildLog(head_lines=3, tail_lines=4)
+    log.feed({"stream": "Step 1/2 : RUN yes | head -n 1000000\n"}, now=0)
+    log.feed({"stream": " ---> Running in abc\n"}, now=0)
+    for index in range(100_000):
+        log.feed({"stream": f"y {index}\n"}, now=1)
+    text = log.current.output.text()
+    assert text.splitlines()[:3] == ["y 0", "y 1", "y 2"]
+    assert "[99993 lines cut]" in text
+    assert text.splitlines()[-1] == "y 99999"
+
+
+def test_very_long_lines_are_cut() -> None:
+    """Is a single enormous line shortened, with the cut said?"""
+    output = TrimmedOutput()
+    output.add("x" * 10_000)
+    assert output.text().endswith("[8000 characters cut]")
+
+
+def test_partial_lines_across_chunks_are_joined() -> None:
+    """Are lines split across chunks put back together?"""
+    log = _feed(
+        [
+            {"stream": "Step 1/1 : RUN echo"},
+            {"stream": " hi\n ---> Runn"},
+            {"stream": "ing in abc\nhello\n"},
+        ]
+    )
+    assert log.steps[0].instruction == "RUN echo hi"
+    assert log.steps[0].executed
+    assert log.steps[0].output.text() == "hello"
