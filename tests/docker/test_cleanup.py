@@ -47,8 +47,16 @@ def test_sweep_removes_a_dead_runs_resources_and_keeps_a_live_ones(docker_client
 
 def test_killed_grader_leaves_nothing_after_the_next_sweep(tmp_path: Path, docker_client) -> None:
     """After `grader check` is killed with SIGKILL mid-run, does the next run remove its leftovers?"""
-    command = [sys.executable, "-m", "grader", "check", str(ROOT / "solutions" / "model-api"),
-               "--format", "json", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "check",
+        str(ROOT / "solutions" / "model-api"),
+        "--format",
+        "json",
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

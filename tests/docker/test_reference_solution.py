@@ -74,7 +74,9 @@ def built_by_hand(tmp_path: Path, docker_client) -> Iterator[tuple[str, Path]]:
     label = f"{LABEL_RUN}=readme_{token}"
     subprocess.run(
         ["docker", "build", "-q", "--label", label, "-t", image, "."],
-        cwd=project, check=True, capture_output=True,
+        cwd=project,
+        check=True,
+        capture_output=True,
     )
     try:
         yield image, project
@@ -86,13 +88,33 @@ def built_by_hand(tmp_path: Path, docker_client) -> Iterator[tuple[str, Path]]:
 
 def _run(image: str, name: str, project: Path) -> str:
     subprocess.run(
-        ["docker", "run", "-d", "--name", name, "-p", "127.0.0.1::8000", "--env-file", ".env",
-         "-v", f"{image}-data:/data", "--label", f"{LABEL_RUN}=readme", image],
-        cwd=project, check=True, capture_output=True,
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-p",
+            "127.0.0.1::8000",
+            "--env-file",
+            ".env",
+            "-v",
+            f"{image}-data:/data",
+            "--label",
+            f"{LABEL_RUN}=readme",
+            image,
+        ],
+        cwd=project,
+        check=True,
+        capture_output=True,
     )
-    port = subprocess.run(
-        ["docker", "port", name, "8000/tcp"], check=True, capture_output=True, text=True
-    ).stdout.split(":")[-1].strip()
+    port = (
+        subprocess.run(
+            ["docker", "port", name, "8000/tcp"], check=True, capture_output=True, text=True
+        )
+        .stdout.split(":")[-1]
+        .strip()
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -116,8 +138,12 @@ def test_readme_commands_work(built_by_hand: tuple[str, Path]) -> None:
     subprocess.run(["docker", "rm", "-f", f"{image}-1"], check=True, capture_output=True)
     url = _run(image, f"{image}-2", project)
     assert httpx.get(f"{url}/predictions/count").json() == {"count": 1}
-    history = subprocess.run(["docker", "history", "--no-trunc", image], capture_output=True,
-                             text=True, check=True).stdout
-    inspect = json.loads(subprocess.run(["docker", "inspect", image], capture_output=True,
-                                        text=True, check=True).stdout)
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", image], capture_output=True, text=True, check=True
+    ).stdout
+    inspect = json.loads(
+        subprocess.run(
+            ["docker", "inspect", image], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert "readme-key-123" not in history + json.dumps(inspect)

@@ -39,8 +39,11 @@ def test_submission_gets_the_verdict_its_name_says(folder: Path) -> None:
     report = grade_submission(folder)
     status = {c.id: c.status for c in report.checks}
     by_id = {c.id: c for c in report.checks}
-    summary = {c.id: (c.status.value, c.message[:160]) for c in report.checks
-               if c.status is not CheckStatus.PASSED}
+    summary = {
+        c.id: (c.status.value, c.message[:160])
+        for c in report.checks
+        if c.status is not CheckStatus.PASSED
+    }
 
     assert [c for c, s in status.items() if s is CheckStatus.ERROR] == [], summary
     assert sorted(c for c, s in status.items() if s is CheckStatus.FAILED) == sorted(

@@ -1,0 +1,142 @@
+"""Time `grader check` against the bare docker CLI doing the same work, cold and warm.
+
+The bare equivalent of a grade: build, run, wait for /health, POST /predict, rebuild
+after an app edit, rebuild after a requirements edit. "Cold" means the dependency
+layer is not in the cache: each tool gets its own copy of the reference solution
+whose requirements.txt carries a unique comment, so neither can reuse the other's
+(or an earlier run's) pip install. "Warm" repeats the same work once that layer exists.
+
+    .venv/bin/python benchmarks/grade_vs_docker.py
+
+Prints the seconds of each and the ratios grader/docker, measured side by side here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+LABEL = "org.docker-ml-course.run=benchmark"
+
+
+def project_copy(parent: Path, name: str, token: str) -> Path:
+    """Starter + reference solution, with a requirements.txt unique to ``token``."""
+    project = parent / name
+    shutil.copytree(ROOT / "exercises" / "model-api", project)
+    shutil.copytree(ROOT / "solutions" / "model-api", project, dirs_exist_ok=True)
+    with (project / "requirements.txt").open("a") as handle:
+        handle.write(f"# benchmark {token}\n")
+    return project
+
+
+def docker(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(
+        ["docker", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def bare_docker(project: Path, image: str) -> float:
+    started = time.perf_counter()
+    docker("build", "-q", "--label", LABEL, "-t", image, ".", cwd=project)
+    name = f"{image}-run"
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        LABEL,
+        "-e",
+        "API_KEY=k",
+        "-p",
+        "127.0.0.1::8000",
+        image,
+    )
+    try:
+        port = docker("port", name, "8000/tcp").split(":")[-1]
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        flower = {
+            "sepal_length_cm": 5.1,
+            "sepal_width_cm": 3.5,
+            "petal_length_cm": 1.4,
+            "petal_width_cm": 0.2,
+        }
+        httpx.post(f"{url}/predict", json=flower, headers={"X-API-Key": "k"}).raise_for_status()
+    finally:
+        docker("rm", "-f", "-v", name)
+    edits = [("app/main.py", "# app edit\n"), ("requirements.txt", "# requirements edit\n")]
+    for relative, text in edits:
+        edited = project.parent / f"{project.name}-{relative.replace('/', '-')}"
+        shutil.copytree(project, edited, dirs_exist_ok=True)
+        with (edited / relative).open("a") as handle:
+            handle.write(text)
+        docker("build", "-q", "--label", LABEL, "-t", f"{image}-edit", ".", cwd=edited)
+        docker("rmi", f"{image}-edit")
+    elapsed = time.perf_counter() - started
+    docker("rmi", "--no-prune", image)
+    return elapsed
+
+
+def grader_check(project: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "check",
+            str(project),
+            "--exercise",
+            "model-api",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"grader check failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
+        parent = Path(tmp)
+        token = uuid.uuid4().hex[:8]
+        image = f"benchmark-model-api-{token}"
+        grader_project = project_copy(parent, "for-grader", f"grader-{token}")
+        docker_project = project_copy(parent, "for-docker", f"docker-{token}")
+        rows = []
+        for run in ("cold", "warm"):
+            docker_s = bare_docker(docker_project, image)
+            grader_s = grader_check(grader_project)
+            rows.append((run, grader_s, docker_s))
+    print(f"{'run':<6}{'grader check':>14}{'bare docker':>14}{'ratio':>8}")
+    for run, grader_s, docker_s in rows:
+        print(f"{run:<6}{grader_s:>13.1f}s{docker_s:>13.1f}s{grader_s / docker_s:>8.2f}")
+    print(
+        "grader check does more than the bare commands (static analysis, three containers, "
+        "API-key and volume probes, a secret scan) but stops the requirements-edit rebuild as "
+        "soon as the install step starts."
+    )
+
+
+if __name__ == "__main__":
+    main()
