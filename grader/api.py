@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import engine
@@ -20,7 +20,7 @@ from grader.cache_probe import prove_cache
 from grader.checks import CHECK_TITLES, Verdict
 from grader.dockerfile import Dockerfile, DockerfileProblem, read_dockerfile
 from grader.engine import ENGINE_FAULTS, EngineSession
-from grader.errors import EngineError
+from grader.errors import EngineError, GradingInterrupted
 from grader.hadolint import run_hadolint
 from grader.image_size import check_image_size
 from grader.probes import count_records, run_probes
@@ -161,17 +161,25 @@ def _engine_stages(state: _Grading, workspace: Workspace, dockerfile: Dockerfile
             state.engine_name = session.describe()
             engine.sweep(session.client)
             _build_and_probe(state, session, workspace, dockerfile)
+    except GradingInterrupted:
+        raise
     except EngineError as exc:
-        state.fault = exc.message
-        for check_id in ENGINE_CHECKS:
-            if (
-                check_id not in state.verdicts
-                or state.verdicts[check_id].status is CheckStatus.SKIPPED
-            ):
-                state.verdicts[check_id] = Verdict.error(
-                    f"The Docker engine failed: {exc.message}",
-                    exc.hint or "Not your mistake: start the engine (`make engine`) and run again.",
-                )
+        _engine_fault(state, exc.message, exc.hint)
+    except Exception as exc:  # an engine reply nobody expected: keep what was found so far
+        _engine_fault(state, f"{type(exc).__name__}: {exc}", "")
+
+
+def _engine_fault(state: _Grading, message: str, hint: str) -> None:
+    state.fault = message
+    for check_id in ENGINE_CHECKS:
+        verdict = state.verdicts.get(check_id)
+        if verdict is None or verdict.status is CheckStatus.SKIPPED:
+            state.verdicts[check_id] = Verdict.error(
+                f"The Docker engine failed: {message}",
+                hint
+                or "Not your mistake: check that the engine runs (`make engine`), then "
+                "grade again.",
+            )
 
 
 def _guard(state: _Grading, check_ids: tuple[str, ...], action: Callable[[], None]) -> None:
@@ -195,10 +203,6 @@ def _build_and_probe(
 ) -> None:
     spec = state.spec
     tag = f"{session.name('image')}:graded"
-    if workspace.outside_symlinks:
-        state.progress.stage(
-            f"Not copied (symlinks pointing outside the folder): {', '.join(workspace.outside_symlinks)}"
-        )
     state.progress.stage("Building the image")
     since = time.monotonic()
     outcome = run_build(
@@ -210,7 +214,7 @@ def _build_and_probe(
         on_event=state.progress.build_event,
     )
     state.timed("build", since)
-    state.verdicts["builds"] = outcome.verdict
+    state.verdicts["builds"] = _with_symlink_note(outcome.verdict, workspace)
     state.build_steps = [
         step.to_dict(
             dockerfile.instructions[step.number - 1].line
@@ -262,6 +266,23 @@ def _build_and_probe(
             state.verdicts["image_size"] = check_image_size(session, tag, spec)
 
         _guard(state, ("image_size",), size)
+
+
+def _with_symlink_note(verdict: Verdict, workspace: Workspace) -> Verdict:
+    """Symlinks that point outside the folder are never sent: say so where it matters."""
+    links = workspace.outside_symlinks
+    if not links:
+        return verdict
+    one = len(links) == 1
+    note = (
+        f"{', '.join(links)} {'is a symlink' if one else 'are symlinks'} to files outside the "
+        f"exercise folder and {'was' if one else 'were'} not sent to the engine; copy the real "
+        "file into the folder instead."
+    )
+    findings = (*verdict.findings, *(Finding(note, None, link, "warning") for link in links))
+    if verdict.status is CheckStatus.FAILED:
+        return replace(verdict, hint=f"{note} {verdict.hint}", findings=findings)
+    return replace(verdict, findings=findings)
 
 
 def _run_stage(state: _Grading, session: EngineSession, workspace: Workspace, tag: str) -> None:

@@ -28,6 +28,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 import docker
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 
@@ -55,11 +56,11 @@ LABEL_PREFIX = "org.docker-ml-course"
 LABEL_RUN = f"{LABEL_PREFIX}.run"
 
 # The errors that mean "the engine went away or misbehaved", as opposed to a
-# learner's mistake. requests' ConnectionError covers a socket that vanished.
+# learner's mistake: a socket that vanished shows up as any of these.
 ENGINE_FAULTS: tuple[type[BaseException], ...] = (
     docker.errors.DockerException,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ReadTimeout,
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
     ConnectionError,
 )
 

@@ -21,7 +21,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _nothing_left_behind(docker_client) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """After the Docker tests, no container, volume, network or tagged image of ours remains."""
+    volumes_before = {v.name for v in docker_client.volumes.list()}
     yield
+    # Anonymous volumes carry no label: count them, since VOLUME in an image makes one per
+    # container that is removed without v=True.
+    new_volumes = {v.name for v in docker_client.volumes.list()} - volumes_before
+    assert new_volumes == set(), f"anonymous volumes were left behind: {sorted(new_volumes)}"
     label = {"label": LABEL_RUN}
     left = (
         [c.name for c in docker_client.containers.list(all=True, filters=label)]

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from grader.api import grade
+from grader.build_stream import BuildLog
 from grader.engine import LABEL_RUN, EngineSession
 from grader.results import CheckStatus
 from grader.secret_scan import scan_for_canary
@@ -41,8 +42,6 @@ def test_reference_image_runs_as_non_root_without_env_file(docker_client) -> Non
     try:
         with EngineSession.open() as session:
             tag = f"{session.name('reference')}:test"
-            from grader.build_stream import BuildLog
-
             log = BuildLog()
             for chunk in session.build(workspace.path, tag=tag, memory_bytes=2 * 1024**3):
                 log.feed(chunk)
@@ -53,10 +52,12 @@ def test_reference_image_runs_as_non_root_without_env_file(docker_client) -> Non
             assert "8000/tcp" in config["ExposedPorts"]
             assert "/data" in config["Volumes"]
             assert config["Healthcheck"]["Test"][0] == "CMD"
-            uid = session.client.containers.run(
-                tag, ["id", "-u"], labels=session.labels, remove=True, network_mode="none"
+            # Not remove=True: that keeps the anonymous volume made for VOLUME /data.
+            probe = session.client.containers.run(
+                tag, ["id", "-u"], labels=session.labels, detach=True, network_mode="none"
             )
-            assert uid.decode().strip() == "10001"
+            probe.wait(timeout=60)
+            assert probe.logs().decode().strip() == "10001"
             assert scan_for_canary(session, tag, workspace.canary).status is CheckStatus.PASSED
     finally:
         workspace.remove()
