@@ -16,11 +16,13 @@ from pathlib import Path
 
 from grader import engine
 from grader.build import run_build
+from grader.build_stream import BuildLog
 from grader.cache_probe import prove_cache
 from grader.checks import CHECK_TITLES, Verdict
 from grader.dockerfile import Dockerfile, DockerfileProblem, read_dockerfile
-from grader.engine import ENGINE_FAULTS, EngineSession
+from grader.engine import ENGINE_FAULTS, EngineSession, RunningContainer
 from grader.errors import EngineError, GradingInterrupted
+from grader.extra_checks import ExtraCheck, ExtraContext, run_extra_checks
 from grader.hadolint import run_hadolint
 from grader.image_size import check_image_size
 from grader.probes import count_records, run_probes
@@ -59,6 +61,10 @@ class _Grading:
     engine_name: str = ""
     fault: str = ""
     started: float = field(default_factory=time.monotonic)
+    dockerfile: Dockerfile | None = None
+    build_log: BuildLog | None = None
+    api_key: str | None = None
+    extra: list[ExtraCheck] | None = None
 
     def wants(self, *check_ids: str) -> bool:
         return any(self.spec.check(c) is not None for c in check_ids)
@@ -93,10 +99,14 @@ def grade_with_spec(
     workspace = prepare_workspace(spec, submission)
     try:
         dockerfile = _static_stage(state, workspace)
+        state.dockerfile = dockerfile
         if isinstance(dockerfile, Dockerfile) and state.wants(*ENGINE_CHECKS):
             _engine_stages(state, workspace, dockerfile)
         else:
             state.skip(ENGINE_CHECKS, "Skipped: the Dockerfile must be fixed first.")
+        if state.extra is None:
+            # Without a running app: the checks that need one skip themselves.
+            _extra_stage(state, image=None, container=None)
     finally:
         workspace.remove()
         state.progress.close()
@@ -215,6 +225,7 @@ def _build_and_probe(
     )
     state.timed("build", since)
     state.verdicts["builds"] = _with_symlink_note(outcome.verdict, workspace)
+    state.build_log = outcome.log
     state.build_steps = [
         step.to_dict(
             dockerfile.instructions[step.number - 1].line
@@ -266,6 +277,42 @@ def _build_and_probe(
             state.verdicts["image_size"] = check_image_size(session, tag, spec)
 
         _guard(state, ("image_size",), size)
+    if spec.extra_checks_path is not None:
+        _guard(state, (), lambda: _extra_with_container(state, session, workspace, tag))
+
+
+def _extra_with_container(
+    state: _Grading, session: EngineSession, workspace: Workspace, tag: str
+) -> None:
+    spec = state.spec
+    state.progress.stage("Running the exercise's own checks")
+    environment = {spec.api_key.env_var: state.api_key} if spec.api_key and state.api_key else {}
+    started = start_and_wait(
+        session, tag, spec, workspace, purpose="extra", environment=environment
+    )
+    try:
+        _extra_stage(state, image=tag, container=started.container)
+    finally:
+        if started.container is not None:
+            session.stop_container(started.container)
+
+
+def _extra_stage(state: _Grading, *, image: str | None, container: RunningContainer | None) -> None:
+    path = state.spec.extra_checks_path
+    if path is None:
+        state.extra = []
+        return
+    since = time.monotonic()
+    context = ExtraContext(
+        spec=state.spec,
+        image=image,
+        container=container,
+        build_log=state.build_log,
+        dockerfile=state.dockerfile,
+        api_key=state.api_key,
+    )
+    state.extra = run_extra_checks(path, context)
+    state.timed("extra", since)
 
 
 def _with_symlink_note(verdict: Verdict, workspace: Workspace) -> Verdict:
@@ -290,6 +337,7 @@ def _run_stage(state: _Grading, session: EngineSession, workspace: Workspace, ta
     state.progress.stage("Running the container and sending requests")
     since = time.monotonic()
     api_key = secrets.token_urlsafe(16) if spec.api_key else None
+    state.api_key = api_key
     environment = {spec.api_key.env_var: api_key} if spec.api_key and api_key else {}
     volumes = {}
     if spec.volume:
@@ -382,6 +430,20 @@ def _report(state: _Grading, submission: Path) -> GradeReport:
                 required=check.required,
                 findings=verdict.findings,
                 details=verdict.details,
+            )
+        )
+    for extra in state.extra or []:
+        passed = extra.verdict.status is CheckStatus.PASSED
+        checks.append(
+            CheckResult(
+                id=extra.id,
+                title=extra.title,
+                status=extra.verdict.status,
+                points=extra.points if passed else 0.0,
+                max_points=extra.points,
+                message=extra.verdict.message,
+                hint="" if passed else extra.verdict.hint,
+                required=extra.required,
             )
         )
     return GradeReport(

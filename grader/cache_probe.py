@@ -112,6 +112,15 @@ def prove_cache(
 
 
 def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
+    if not log.steps and log.error is None:
+        # Podman/buildah and BuildKit-only set-ups answer the build API without the
+        # classic builder's "Step N/M" and "Using cache" lines: nothing to judge by.
+        return Verdict.error(
+            f"The engine rebuilt the copy with {edit} but did not report its build steps, so "
+            "cache hits cannot be seen.",
+            "The cache proof needs the Engine API's classic builder (Docker Engine, Docker "
+            "Desktop, Colima with the docker runtime). Grade on one of those.",
+        )
     reason = "it ran out of time" if timed_out else (log.error or "it stopped early")
     return Verdict.error(
         f"The rebuild after {edit} did not reach the install step: {reason}.",

@@ -30,7 +30,7 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 from testcontainers.core.config import testcontainers_config
-from testcontainers.core.container import DockerContainer
+from testcontainers.core.container import DockerContainer, ExecConfig
 
 from grader.errors import EngineError, EngineUnavailable
 
@@ -210,8 +210,9 @@ class RunningContainer:
         out, err = self.wrapped.get_logs()
         return (out + err).decode("utf-8", errors="replace")
 
-    def exec(self, command: list[str]) -> tuple[int, str]:
-        result = self.wrapped.exec(command)
+    def exec(self, command: list[str], *, user: str | None = None) -> tuple[int, str]:
+        """Run a command in the container; returns its exit code and output."""
+        result = self.wrapped.exec(ExecConfig(command=command, user=user))
         return int(result.exit_code or 0), (result.output or b"").decode("utf-8", errors="replace")
 
 

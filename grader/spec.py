@@ -117,6 +117,11 @@ class ExerciseSpec(_Strict):
     api_key: ApiKeyScenario | None = None
     volume: VolumeScenario | None = None
     checks: list[CheckSpec] = Field(min_length=1)
+    extra_checks: str | None = Field(
+        None,
+        description="A pytest file beside the spec with the exercise's own checks "
+        "(see grader/extra_checks.py).",
+    )
 
     # Set by load_spec: where the spec and the starter live.
     spec_path: Path | None = Field(None, exclude=True)
@@ -139,6 +144,12 @@ class ExerciseSpec(_Strict):
     def starter_dir(self) -> Path:
         assert self.spec_path is not None
         return self.spec_path.with_suffix("")
+
+    @property
+    def extra_checks_path(self) -> Path | None:
+        if self.extra_checks is None or self.spec_path is None:
+            return None
+        return self.spec_path.parent / self.extra_checks
 
     @property
     def max_score(self) -> float:

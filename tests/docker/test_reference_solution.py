@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from grader.api import grade
 from grader.build_stream import BuildLog
-from grader.engine import LABEL_RUN, EngineSession
+from grader.engine import LABEL_RUN, EngineSession, RunId
 from grader.results import CheckStatus
 from grader.secret_scan import scan_for_canary
 from grader.spec import load_spec
@@ -70,9 +69,9 @@ def built_by_hand(tmp_path: Path, docker_client) -> Iterator[tuple[str, Path]]:
     shutil.copytree(ROOT / "exercises" / "model-api", project)
     shutil.copytree(ROOT / "solutions" / "model-api", project, dirs_exist_ok=True)
     (project / ".env").write_text("API_KEY=readme-key-123\n")
-    token = uuid.uuid4().hex[:10]
-    image = f"model-api-readme-{token}"
-    label = f"{LABEL_RUN}=readme_{token}"
+    run = RunId.new()
+    image = f"model-api-readme-{run.token}"
+    label = f"{LABEL_RUN}={run}"
     subprocess.run(
         ["docker", "build", "-q", "--label", label, "-t", image, "."],
         cwd=project,
@@ -101,9 +100,7 @@ def _run(image: str, name: str, project: Path) -> str:
             ".env",
             "-v",
             f"{image}-data:/data",
-            "--label",
-            f"{LABEL_RUN}=readme",
-            image,
+            image,  # its containers inherit the image's run label
         ],
         cwd=project,
         check=True,

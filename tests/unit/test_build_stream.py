@@ -112,3 +112,14 @@ def test_partial_lines_across_chunks_are_joined() -> None:
     assert log.steps[0].instruction == "RUN echo hi"
     assert log.steps[0].executed
     assert log.steps[0].output.text() == "hello"
+
+
+def test_engine_without_step_lines_is_an_error_for_the_cache_proof() -> None:
+    """Does an engine that builds without reporting steps give `error`, not a wrong verdict?"""
+    from grader.cache_probe import _unreached
+    from grader.results import CheckStatus
+
+    log = _feed([{"stream": "STEP 1: FROM python:3.11-slim\n"}, {"aux": {"ID": "sha256:abc"}}])
+    verdict = _unreached(log, False, "an edit to app/main.py")
+    assert verdict.status is CheckStatus.ERROR
+    assert "classic builder" in verdict.hint
