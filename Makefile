@@ -8,7 +8,12 @@ STAMP := $(VENV)/.installed
 EXTRAS := app,lessons,dev
 
 .DEFAULT_GOAL := help
-.PHONY: help grade test test-fast lint format engine lab bench clean-engine
+LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
+# nbgrader runs `alembic` and `jupyter` from PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: help grade test test-fast lint format engine browser lab lessons bench clean-engine
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,7 +30,15 @@ engine: $(STAMP) ## Make sure a Docker engine answers and python:3.11-slim exist
 grade: engine ## Grade the reference solution of the model-api exercise and print the feedback
 	$(BIN)/grader check solutions/model-api --exercise model-api
 
-test: engine ## Run lint and the whole test suite, Docker tests included
+browser: ## Install Debian's Chromium for the browser test, if missing (root with apt)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser test ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "chromium is not installed and cannot be installed here: the browser test will fail"; fi; }
+
+test: engine browser ## Run lint and the whole test suite, Docker, lesson and browser tests included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -39,7 +52,11 @@ format: $(STAMP) ## Reformat the code with ruff
 	$(BIN)/ruff format .
 
 lab: engine ## Open JupyterLab on the lessons, with the nbgrader extension
-	cd lessons && ../$(BIN)/jupyter lab
+	$(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG)
+
+lessons: $(STAMP) ## Regenerate the learner notebooks in lessons/ from solutions/ with nbgrader
+	for lesson in $(LESSON_NAMES); do $(BIN)/nbgrader generate_assignment $$lesson --force || exit 1; done
+	rm -f gradebook.db
 
 bench: engine ## Time grader check against the bare docker CLI, cold and warm
 	$(BIN)/python benchmarks/grade_vs_docker.py

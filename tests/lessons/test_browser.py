@@ -1,0 +1,136 @@
+"""A learner's first minutes, in a real browser: JupyterLab opens a lesson, Run All Cells
+shows the outputs, and nbgrader's Validate button is there. A screenshot is kept in
+test-artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """JupyterLab on 127.0.0.1, serving a copy of lessons/; yields (base URL, token)."""
+    shutil.copytree(ROOT / "lessons", tmp_path / "lessons")
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (tmp_path / "jupyter.log").open("w")
+    bin_dir = Path(sys.executable).parent
+    server = subprocess.Popen(
+        [
+            str(bin_dir / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip",
+            "127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={tmp_path / 'lessons'}",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        else:
+            pytest.fail(
+                f"JupyterLab did not start:\n{(tmp_path / 'jupyter.log').read_text()[-2000:]}"
+            )
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        label = {"label": "org.docker-ml-course.lesson=01-containers"}
+        for container in docker_client.containers.list(all=True, filters=label):
+            container.remove(force=True, v=True)
+
+
+def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) -> None:
+    """In JupyterLab, does Run All Cells fill a lesson with real Docker output, and is
+    nbgrader's Validate button there?"""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed: `make browser` installs it (as root)")
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright, _browser(playwright) as page:
+        page.goto(f"{base}/lab/tree/01-containers/containers.ipynb?token={token}")
+        expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+        expect(page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate")).to_be_visible(
+            timeout=30_000
+        )
+        page.get_by_text("Run", exact=True).first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        output = page.locator(".jp-OutputArea-output")
+        expect(output.filter(has_text="this run's id is")).to_be_visible(timeout=120_000)
+        expect(output.filter(has_text="Exited (137)")).to_be_visible(timeout=120_000)
+        expect(output.filter(has_text="NotImplementedError").first).to_be_visible(timeout=60_000)
+        news = page.get_by_role("button", name="No", exact=True)
+        if news.count():
+            news.first.click()
+        output.filter(has_text="Exited (137)").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-lesson-01.png"), full_page=False)
+
+
+class _browser:
+    """A persistent Chromium context from Debian's package (Playwright downloads none)."""
+
+    def __init__(self, playwright) -> None:  # type: ignore[no-untyped-def]
+        self.playwright = playwright
+        self.profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"chromium-{secrets.token_hex(4)}"
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.context = self.playwright.chromium.launch_persistent_context(
+            str(self.profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        return self.context.pages[0] if self.context.pages else self.context.new_page()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.context.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
