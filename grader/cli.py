@@ -49,6 +49,47 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--no-progress", action="store_true", help="do not show build progress while grading"
     )
+    check.add_argument(
+        "--reports",
+        type=Path,
+        help="also write grade.json, grade.md, grade.xml and grade.txt into this folder",
+    )
+
+    batch = commands.add_parser(
+        "batch",
+        help="grade a whole class: one folder per student",
+        description="Grade every student's folder with a few workers; resumable; writes "
+        "per-student feedback (Markdown, JSON) and a CSV of grades like nbgrader's export.",
+    )
+    batch.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
+    batch.add_argument("--exercise", help="exercise name (default: guessed)")
+    batch.add_argument("--course", type=Path, help="the course folder holding exercises/")
+    batch.add_argument("--out", type=Path, help="feedback folder (default: SUBMISSIONS-feedback)")
+    batch.add_argument("--workers", type=int, default=2, help="grades at once (default: 2)")
+    batch.add_argument("--force", action="store_true", help="regrade students graded before")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument(
+        "--merge-nbgrader",
+        type=Path,
+        metavar="CSV",
+        help="join the grades with this `nbgrader export` CSV into OUT/gradebook.csv",
+    )
+
+    lessons = commands.add_parser(
+        "lessons",
+        help="grade a learner's lesson notebooks with nbgrader",
+        description="Autograde the notebooks in LESSONS (one folder per lesson) against the "
+        "course's instructor notebooks; write nbgrader's feedback HTML and grades.",
+    )
+    lessons.add_argument("lessons_dir", type=Path, metavar="LESSONS", help="the learner's lessons/")
+    lessons.add_argument("--course", type=Path, help="the course folder (default: installed)")
+    lessons.add_argument("--student", default="learner", help="student id for the gradebook")
+    lessons.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports/lessons"),
+        help="where feedback and grades go (default: reports/lessons)",
+    )
 
     engine = commands.add_parser("engine", help="bring up or inspect the Docker engine")
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
@@ -79,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "engine":
             return _engine(args)
-        from grader.commands import check
+        from grader.commands import batch, check, lessons
 
-        return check(args)
+        return {"batch": batch, "check": check, "lessons": lessons}[args.command](args)
     except KeyboardInterrupt:
         print("grader: interrupted; everything it created was removed.", file=sys.stderr)
         return 130

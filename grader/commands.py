@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from grader.api import grade
 from grader.errors import EngineUnavailable, GraderError
 from grader.progress import progress_for
-from grader.report import render, terminal
+from grader.report import github, render, terminal
 from grader.results import GradeReport
 
-__all__ = ["check"]
+__all__ = ["batch", "check", "lessons"]
+
+SUFFIXES = {"json": "json", "markdown": "md", "junit": "xml", "text": "txt"}
+
+
+def _write_reports(report: GradeReport, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt, suffix in SUFFIXES.items():
+        (folder / f"grade.{suffix}").write_text(render(report, fmt), encoding="utf-8")
+
+
+def _publish_to_github(report: GradeReport, submission: Path) -> None:
+    """In a GitHub Actions job: the job summary, annotations on the lines, and outputs."""
+    if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(render(report, "markdown") + "\n")
+    if outputs := os.environ.get("GITHUB_OUTPUT"):
+        with open(outputs, "a", encoding="utf-8") as handle:
+            handle.write(github.render_outputs(report))
+    sys.stdout.write(github.render_annotations(report, submission))
+    sys.stdout.flush()
 
 
 def check(args: argparse.Namespace) -> int:
@@ -24,6 +46,10 @@ def check(args: argparse.Namespace) -> int:
         raise
     except Exception as exc:  # a bug in the grader: still a report, never a traceback
         report = GradeReport.from_error(exc, submission=str(args.directory))
+    if args.reports is not None:
+        _write_reports(report, args.reports)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _publish_to_github(report, args.directory)
     if args.format == "text" and args.output is None:
         text = terminal.render(report, color=sys.stdout.isatty())
     else:
@@ -38,3 +64,52 @@ def check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return report.exit_code
+
+
+def batch(args: argparse.Namespace) -> int:
+    from grader.batch import grade_class, merge_gradebooks
+    from grader.spec import find_exercise
+
+    if not args.submissions.is_dir():
+        print(f"grader: {args.submissions} is not a folder of submissions.", file=sys.stderr)
+        return 2
+    spec = find_exercise(args.exercise, args.submissions, args.course)
+    out = args.out or args.submissions.parent / f"{args.submissions.name}-feedback"
+    result = grade_class(
+        args.submissions,
+        spec,
+        out,
+        workers=args.workers,
+        force=args.force,
+        show_progress=sys.stderr.isatty() or not args.no_progress,
+    )
+    print(
+        f"Graded {len(result.graded)} students, kept {len(result.resumed)} from an earlier run"
+        + (
+            f", could not grade {len(result.failed)} ({', '.join(result.failed)})"
+            if result.failed
+            else ""
+        )
+        + f". Feedback in {out}/, grades in {result.csv_path}."
+    )
+    if args.merge_nbgrader is not None:
+        merged = merge_gradebooks(result.csv_path, args.merge_nbgrader, out / "gradebook.csv")
+        print(f"Merged with {args.merge_nbgrader}: {merged}.")
+    return 2 if result.failed else 0
+
+
+def lessons(args: argparse.Namespace) -> int:
+    from grader.lesson_grading import grade_lessons, render_lessons_markdown
+    from grader.spec import course_dir
+
+    grades = grade_lessons(
+        args.lessons_dir, args.course or course_dir(), args.student, args.reports
+    )
+    text = render_lessons_markdown(grades)
+    sys.stdout.write(text)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and (
+        summary := os.environ.get("GITHUB_STEP_SUMMARY")
+    ):
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0

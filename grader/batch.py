@@ -1,0 +1,254 @@
+"""Grading a whole class: one folder per student, a bounded pool of workers, resumable.
+
+Each student's feedback lands in ``OUT/STUDENT.json`` and ``OUT/STUDENT.md`` as soon as it
+is ready, so an interrupted batch resumes where it stopped (``--force`` regrades all).
+``OUT/grades.csv`` has one row per student with the columns of ``nbgrader export``
+(``student_id, assignment, score, max_score``) followed by each check's points. One
+student's failure is recorded and the batch goes on, as nbgrader's converters do.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from grader.report import markdown
+from grader.results import GradeReport
+from grader.spec import ExerciseSpec
+
+__all__ = ["BatchResult", "discover_students", "grade_class", "merge_gradebooks", "write_csv"]
+
+NBGRADER_COLUMNS = ["student_id", "assignment", "score", "max_score"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    graded: list[str]
+    """Students graded in this run."""
+    resumed: list[str]
+    """Students whose earlier feedback was kept."""
+    failed: list[str]
+    """Students the grader could not grade (their JSON says why)."""
+    csv_path: Path
+
+
+def discover_students(submissions: Path) -> dict[str, Path]:
+    """Student id -> the folder to grade.
+
+    Accepts GitHub Classroom's layout (``SUBMISSIONS/<login>/...``) and nbgrader's
+    (``submitted/<student>/<assignment>/...``): inside each student folder, the folder that
+    holds a Dockerfile (or the student folder itself).
+    """
+    students = {}
+    for folder in sorted(
+        p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
+        candidates = [
+            folder,
+            *sorted(p.parent for p in folder.glob("*/Dockerfile")),
+            *sorted(p.parent for p in folder.glob("*/*/Dockerfile")),
+        ]
+        students[folder.name] = next((c for c in candidates if (c / "Dockerfile").exists()), folder)
+    return students
+
+
+def _grade_one(
+    student: str,
+    folder: Path,
+    spec: ExerciseSpec,
+    out: Path,
+    processes: dict[str, subprocess.Popen[str]],
+) -> str:
+    """Grade in a child process: a crash, a hang or a leak in one grade stays in it."""
+    report_path = out / f"{student}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "check",
+        str(folder),
+        "--exercise",
+        spec.name,
+        "--format",
+        "json",
+        "--output",
+        str(report_path.with_suffix(".partial")),
+        "--no-progress",
+    ]
+    if spec.spec_path is not None:
+        command += ["--course", str(spec.spec_path.parent.parent)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    processes[student] = process
+    try:
+        _, stderr = process.communicate(timeout=spec.limits.total_timeout_s + 120)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        _, stderr = process.communicate()
+        stderr = f"grading took longer than {spec.limits.total_timeout_s:.0f} s"
+    finally:
+        processes.pop(student, None)
+    partial = report_path.with_suffix(".partial")
+    if process.returncode in (130, 143, -2, -15):
+        partial.unlink(missing_ok=True)
+        raise KeyboardInterrupt
+    if partial.exists():
+        data = json.loads(partial.read_text())
+    else:
+        error = GradeReport.from_error(
+            RuntimeError(stderr.strip()[-500:] or "no report"),
+            exercise=spec.name,
+            title=spec.title,
+            submission=str(folder),
+        )
+        data = error.to_dict()
+    data["student_id"] = student
+    report_path.write_text(json.dumps(data, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
+    (out / f"{student}.md").write_text(_markdown(data))
+    return "failed" if data.get("fault") else "graded"
+
+
+def _markdown(data: dict) -> str:
+    from grader.results import CheckResult, CheckStatus, Finding
+
+    checks = tuple(
+        CheckResult(
+            **{
+                **c,
+                "status": CheckStatus(c["status"]),
+                "findings": tuple(Finding(**f) for f in c.get("findings", [])),
+            }
+        )
+        for c in data["checks"]
+    )
+    report = GradeReport(
+        data["exercise"],
+        data["title"],
+        data["submission"],
+        checks,
+        data.get("timings", {}),
+        tuple(data.get("build_steps", [])),
+        data.get("engine", ""),
+        data.get("fault", ""),
+    )
+    return markdown.render(report)
+
+
+def grade_class(
+    submissions: Path,
+    spec: ExerciseSpec,
+    out: Path,
+    *,
+    workers: int = 2,
+    force: bool = False,
+    show_progress: bool = True,
+    on_done: Callable[[str, str], None] = lambda _student, _outcome: None,
+) -> BatchResult:
+    students = discover_students(submissions)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {s for s in students if (out / f"{s}.json").exists()} if not force else set()
+    todo = [s for s in students if s not in done]
+    graded: list[str] = []
+    failed: list[str] = []
+    processes: dict[str, subprocess.Popen[str]] = {}
+    lock = threading.Lock()
+    progress = Progress(
+        TextColumn("[bold]Grading[/] {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+        transient=False,
+    )
+    with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        task = progress.add_task("", total=len(students), completed=len(done))
+        futures: dict[Future[str], str] = {
+            pool.submit(_grade_one, s, students[s], spec, out, processes): s for s in todo
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    student = futures[future]
+                    outcome = future.result()
+                    with lock:
+                        (failed if outcome == "failed" else graded).append(student)
+                    progress.update(task, advance=1, description=student)
+                    on_done(student, outcome)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            for process in list(processes.values()):
+                process.send_signal(2)  # SIGINT: each grader cleans up after itself
+            deadline = time.monotonic() + 60
+            for process in list(processes.values()):
+                process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            raise
+    csv_path = write_csv(out, students, spec)
+    return BatchResult(graded, sorted(done), failed, csv_path)
+
+
+def write_csv(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> Path:
+    rows, check_ids = [], []
+    for student in students:
+        path = out / f"{student}.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        points = {c["id"]: c["points"] for c in data["checks"]}
+        check_ids += [c for c in points if c not in check_ids]
+        rows.append(
+            {
+                "student_id": student,
+                "assignment": spec.name,
+                "score": data["score"],
+                "max_score": data["max_score"],
+                **points,
+            }
+        )
+    csv_path = out / "grades.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=NBGRADER_COLUMNS + check_ids, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return csv_path
+
+
+def merge_gradebooks(exercise_csv: Path, nbgrader_csv: Path, target: Path) -> Path:
+    """One row per student and assignment: nbgrader's export plus the exercise's grades."""
+    with nbgrader_csv.open() as handle:
+        nb_rows = list(csv.DictReader(handle))
+    with exercise_csv.open() as handle:
+        ex_rows = list(csv.DictReader(handle))
+    rows = [{k: row.get(k, "") for k in NBGRADER_COLUMNS} for row in nb_rows + ex_rows]
+    totals: dict[str, tuple[float, float]] = {}
+    for row in rows:
+        score, max_score = totals.get(row["student_id"], (0.0, 0.0))
+        totals[row["student_id"]] = (
+            score + float(row["score"] or 0),
+            max_score + float(row["max_score"] or 0),
+        )
+    rows += [
+        {"student_id": s, "assignment": "TOTAL", "score": round(sc, 2), "max_score": round(mx, 2)}
+        for s, (sc, mx) in sorted(totals.items())
+    ]
+    with target.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=NBGRADER_COLUMNS)
+        writer.writeheader()
+        writer.writerows(sorted(rows, key=lambda r: (r["student_id"], r["assignment"])))
+    return target

@@ -1,0 +1,116 @@
+"""The learners' GitHub Actions workflow: valid, and its grading steps, run here with the
+same commands and GitHub's environment files, give the summary and annotations a learner
+should see for a passing and a failing submission."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW_PATH = ROOT / ".github" / "workflows" / "grade.yml"
+WORKFLOW = yaml.safe_load(WORKFLOW_PATH.read_text())
+STEPS = {step.get("id"): step for step in WORKFLOW["jobs"]["grade"]["steps"]}
+
+
+def test_workflow_is_valid_pinned_and_least_privileged() -> None:
+    """Does the workflow validate against GitHub's schema, pin its actions, and only read?"""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(WORKFLOW_PATH),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert WORKFLOW["permissions"] == {"contents": "read"}
+    uses = [s["uses"] for s in WORKFLOW["jobs"]["grade"]["steps"] if "uses" in s]
+    assert uses
+    assert all(u.split("@")[1].startswith("v") and u.count(".") >= 2 for u in uses), uses
+
+
+def learner_repository(tmp_path: Path, submission: Path) -> Path:
+    """A learner's repository as Actions checks it out, with the course beside it."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(ROOT / "exercises" / "model-api", workspace / "exercises" / "model-api")
+    shutil.copytree(
+        submission,
+        workspace / "exercises" / "model-api",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("expected.toml"),
+    )
+    (workspace / ".course").symlink_to(ROOT)  # what the course checkout step provides
+    return workspace
+
+
+def run_step(step_id: str, workspace: Path) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    summary, outputs = workspace / "summary.md", workspace / "outputs.txt"
+    env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_ACTOR": "octo-learner",
+        "CI": "true",
+    }
+    result = subprocess.run(
+        ["bash", "-e", "-c", STEPS[step_id]["run"]],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return (
+        result,
+        summary.read_text() if summary.exists() else "",
+        outputs.read_text() if outputs.exists() else "",
+    )
+
+
+@pytest.mark.slow
+def test_passing_submission_gets_a_green_summary_and_lesson_feedback(tmp_path: Path) -> None:
+    """Does the reference solution pass the step, with a full-marks summary and reports?"""
+    workspace = learner_repository(tmp_path, ROOT / "solutions" / "model-api")
+    result, summary, outputs = run_step("exercise", workspace)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "## Dockerize the iris model API: 100 / 100 points (passed)" in summary
+    assert "passed=true" in outputs
+    assert "::error" not in result.stdout
+    for name in ("grade.json", "grade.xml", "grade.md", "grade.txt"):
+        assert (workspace / "reports" / "model-api" / name).is_file()
+
+    shutil.copytree(ROOT / "lessons" / "01-containers", workspace / "lessons" / "01-containers")
+    result, summary, _ = run_step("lessons", workspace)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| 01-containers | 0/4 |" in summary
+    feedback = workspace / "reports" / "lessons" / "feedback" / "01-containers" / "containers.html"
+    assert feedback.is_file()
+
+
+@pytest.mark.slow
+def test_failing_submission_fails_the_job_with_annotations_on_its_lines(tmp_path: Path) -> None:
+    """Does a required check's failure fail the step and annotate the learner's line?"""
+    submission = ROOT / "tests" / "submissions" / "model-api--fail--copy-before-install"
+    workspace = learner_repository(tmp_path, submission)
+    result, summary, outputs = run_step("exercise", workspace)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "passed=false" in outputs
+    assert "### What to change" in summary
+    assert "(needs work)" in summary
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert (
+        "::error file=exercises/model-api/Dockerfile,line=3,"
+        "title=Editing the app code reuses the cached dependency layer::"
+    ) in "\n".join(annotations)
+    assert any(
+        a.startswith("::warning file=exercises/model-api/Dockerfile,line=3,") for a in annotations
+    )
