@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader.errors import GraderError, SubmissionError
 
-__all__ = ["LessonGrade", "grade_lessons", "render_lessons_markdown"]
+__all__ = ["LessonGrade", "grade_lessons", "render_lessons_markdown", "run_nbgrader"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class LessonGrade:
     max_score: float
 
 
-def _nbgrader(course: Path, *args: str) -> None:
+def run_nbgrader(course: Path, *args: str) -> None:
+    """Run an nbgrader command in ``course``; raise GraderError with its output if it fails."""
     # nbgrader runs `alembic` from PATH: the interpreter's bin folder must be on it.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
@@ -65,14 +66,14 @@ def grade_lessons(
         shutil.copy(course / "nbgrader_config.py", work)
         for lesson in lessons:
             shutil.copytree(course / "solutions" / lesson, work / "solutions" / lesson)
-            _nbgrader(work, "generate_assignment", lesson, "--force")
+            run_nbgrader(work, "generate_assignment", lesson, "--force")
             submitted = work / "submitted" / student / lesson
             submitted.mkdir(parents=True)
             for notebook in (learner_lessons / lesson).glob("*.ipynb"):
                 shutil.copy(notebook, submitted / notebook.name)
-            _nbgrader(work, "autograde", lesson, "--student", student, "--force")
-            _nbgrader(work, "generate_feedback", lesson, "--student", student, "--force")
-        _nbgrader(work, "export", "--to", "grades.csv")
+            run_nbgrader(work, "autograde", lesson, "--student", student, "--force")
+            run_nbgrader(work, "generate_feedback", lesson, "--student", student, "--force")
+        run_nbgrader(work, "export", "--to", "grades.csv")
         shutil.copy(work / "grades.csv", reports / "grades.csv")
         if (work / "feedback").exists():
             shutil.copytree(work / "feedback" / student, reports / "feedback", dirs_exist_ok=True)

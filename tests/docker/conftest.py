@@ -37,3 +37,18 @@ def _nothing_left_behind(docker_client) -> Iterator[None]:  # type: ignore[no-un
         + [t for i in docker_client.images.list(filters=label) for t in i.tags]
     )
     assert left == [], f"the grader left these behind: {left}"
+
+
+@pytest.fixture
+def our_resources(docker_client):  # type: ignore[no-untyped-def]
+    """A function listing the grader's containers, volumes and tagged images on the engine."""
+
+    def listing() -> list[str]:
+        label = {"label": LABEL_RUN}
+        return (
+            [f"container {c.name}" for c in docker_client.containers.list(all=True, filters=label)]
+            + [f"volume {v.name}" for v in docker_client.volumes.list(filters=label)]
+            + [f"image {t}" for i in docker_client.images.list(filters=label) for t in i.tags]
+        )
+
+    return listing

@@ -15,15 +15,6 @@ from grader.engine import LABEL_RUN, RunId
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ours(client) -> list[str]:  # type: ignore[no-untyped-def]
-    label = {"label": LABEL_RUN}
-    return (
-        [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
-        + [f"volume {v.name}" for v in client.volumes.list(filters=label)]
-        + [f"image {t}" for i in client.images.list(filters=label) for t in i.tags]
-    )
-
-
 def test_sweep_removes_a_dead_runs_resources_and_keeps_a_live_ones(docker_client) -> None:
     """Are resources of a run whose process is gone removed, and a running one's kept?"""
     dead = RunId(RunId.new().host, 2**22 + 4321, int(time.time()), "deadbeef00")
@@ -45,7 +36,9 @@ def test_sweep_removes_a_dead_runs_resources_and_keeps_a_live_ones(docker_client
         live_volume.remove(force=True)
 
 
-def test_killed_grader_leaves_nothing_after_the_next_sweep(tmp_path: Path, docker_client) -> None:
+def test_killed_grader_leaves_nothing_after_the_next_sweep(
+    tmp_path: Path, docker_client, our_resources
+) -> None:
     """After `grader check` is killed with SIGKILL mid-run, does the next run remove its leftovers?"""
     command = [
         sys.executable,
@@ -61,16 +54,16 @@ def test_killed_grader_leaves_nothing_after_the_next_sweep(tmp_path: Path, docke
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not any(
-            item.startswith("container") for item in _ours(docker_client)
+            item.startswith("container") for item in our_resources()
         ):
             time.sleep(0.2)
-        assert _ours(docker_client), "the grader never started a container"
+        assert our_resources(), "the grader never started a container"
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-    assert _ours(docker_client), "SIGKILL cannot clean up: something must be left to sweep"
+    assert our_resources(), "SIGKILL cannot clean up: something must be left to sweep"
     result = subprocess.run(
         [sys.executable, "-m", "grader", "engine", "sweep"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert _ours(docker_client) == []
+    assert our_resources() == []

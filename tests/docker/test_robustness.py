@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import LABEL_RUN
-
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "solutions" / "model-api"
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -39,15 +37,6 @@ def fingerprint(folder: Path) -> dict[str, str]:
                 f"{path.stat().st_mode:o}:" + hashlib.sha256(path.read_bytes()).hexdigest()
             )
     return prints
-
-
-def our_resources(client) -> list[str]:  # type: ignore[no-untyped-def]
-    label = {"label": LABEL_RUN}
-    return (
-        [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
-        + [f"volume {v.name}" for v in client.volumes.list(filters=label)]
-        + [f"image {t}" for i in client.images.list(filters=label) for t in i.tags]
-    )
 
 
 def grader(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -98,7 +87,7 @@ def build_step_running(client) -> bool:  # type: ignore[no-untyped-def]
     ids=["ctrl-c-in-build", "sigterm-in-build", "ctrl-c-in-run", "sigterm-in-run"],
 )
 def test_interrupt_stops_and_cleans_up(
-    tmp_path: Path, docker_client, signum: int, exit_code: int, stage: str
+    tmp_path: Path, docker_client, our_resources, signum: int, exit_code: int, stage: str
 ) -> None:
     """Does Ctrl-C or SIGTERM stop the build or the container, clean up, and exit 130/143?"""
     if stage == "build":
@@ -124,7 +113,7 @@ def test_interrupt_stops_and_cleans_up(
             process.kill()
     assert process.returncode == exit_code, err
     assert "Traceback" not in err
-    assert our_resources(docker_client) == []
+    assert our_resources() == []
     assert not build_step_running(docker_client)
     assert fingerprint(submission) == before
 
@@ -185,7 +174,7 @@ def engine_proxy(tmp_path: Path) -> Iterator[SocketProxy]:
 
 
 def test_engine_vanishing_mid_grade_is_an_error_not_a_failure(
-    tmp_path: Path, docker_client, engine_proxy: SocketProxy
+    tmp_path: Path, docker_client, our_resources, engine_proxy: SocketProxy
 ) -> None:
     """When the engine goes away during the run stage, is it `error` and exit 2, never `failed`?"""
     submission = tmp_path / "reference"
@@ -218,7 +207,7 @@ def test_engine_vanishing_mid_grade_is_an_error_not_a_failure(
     subprocess.run(
         [sys.executable, "-m", "grader", "engine", "sweep"], check=True, capture_output=True
     )
-    assert our_resources(docker_client) == []
+    assert our_resources() == []
 
 
 def _statuses(out: str) -> tuple[float, dict[str, str]]:
@@ -227,7 +216,7 @@ def _statuses(out: str) -> tuple[float, dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_concurrent_and_repeated_grades_agree(tmp_path: Path, docker_client) -> None:
+def test_concurrent_and_repeated_grades_agree(tmp_path: Path, docker_client, our_resources) -> None:
     """Do two graders at once (same and different submissions) not collide, and agree with
     a later grade of the same submissions?"""
     failing = SUBMISSIONS / "model-api--fail--shell-form-cmd"
@@ -251,5 +240,5 @@ def test_concurrent_and_repeated_grades_agree(tmp_path: Path, docker_client) -> 
     assert third[1]["exec_form_cmd"] == "failed"
     again = _statuses(run(failing)[1])
     assert again == third
-    assert our_resources(docker_client) == []
+    assert our_resources() == []
     assert {folder: fingerprint(folder) for folder in before} == before

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from grader.lesson_grading import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted(
@@ -30,20 +29,6 @@ LESSONS = sorted(
 UNANSWERED = {"NotImplementedError", "NameError"}
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # nbgrader runs `alembic` from PATH: the venv's bin must come first.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-    return result
 
 
 def notebook_of(folder: Path) -> Path:
@@ -88,7 +73,7 @@ def _cells(path: Path) -> list[tuple[str, str, dict]]:
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> None:  # type: ignore[no-untyped-def]
     """Is the committed learner version in sync, and do both versions grade as they should?"""
-    nbgrader(course, "generate_assignment", lesson, "--force")
+    run_nbgrader(course, "generate_assignment", lesson, "--force")
     released = notebook_of(course / "lessons" / lesson)
     committed = notebook_of(ROOT / "lessons" / lesson)
     assert _cells(released) == _cells(committed), (
@@ -102,9 +87,9 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         target = course / "submitted" / student / lesson
         target.mkdir(parents=True)
         shutil.copy(source, target / committed.name)
-    nbgrader(course, "autograde", lesson, "--force")
-    nbgrader(course, "generate_feedback", lesson, "--force")
-    nbgrader(course, "export", "--to", "grades.csv")
+    run_nbgrader(course, "autograde", lesson, "--force")
+    run_nbgrader(course, "generate_feedback", lesson, "--force")
+    run_nbgrader(course, "export", "--to", "grades.csv")
 
     with (course / "grades.csv").open() as handle:
         grades = {row["student_id"]: row for row in csv.DictReader(handle)}

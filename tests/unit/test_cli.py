@@ -96,3 +96,16 @@ def test_output_file_and_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ]
     )
     assert out.read_text().startswith('<?xml version="1.0"')
+
+
+def test_invalid_spec_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Does a broken exercise spec stop the grade with exit 2, naming the file and field?"""
+    (tmp_path / "exercises" / "demo").mkdir(parents=True)
+    (tmp_path / "exercises" / "demo.toml").write_text(
+        'name = "demo"\ntitle = "Demo"\nchecks = []\n'
+    )
+    code = main(["check", str(tmp_path), "--exercise", "demo", "--course", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "demo.toml is invalid: checks" in err
+    assert "Traceback" not in err
