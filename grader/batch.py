@@ -68,6 +68,7 @@ def _grade_one(
     spec: ExerciseSpec,
     out: Path,
     processes: dict[str, subprocess.Popen[str]],
+    stopping: threading.Event,
 ) -> str:
     """Grade in a child process: a crash, a hang or a leak in one grade stays in it."""
     report_path = out / f"{student}.json"
@@ -100,7 +101,9 @@ def _grade_one(
     finally:
         processes.pop(student, None)
     partial = report_path.with_suffix(".partial")
-    if process.returncode in (130, 143, -2, -15):
+    interrupted = process.returncode in (130, 143, -2, -15) or "KeyboardInterrupt" in stderr
+    if stopping.is_set() or interrupted:
+        # Never record an interrupted grade: the student is graded again on resume.
         partial.unlink(missing_ok=True)
         raise KeyboardInterrupt
     if partial.exists():
@@ -163,6 +166,7 @@ def grade_class(
     graded: list[str] = []
     failed: list[str] = []
     processes: dict[str, subprocess.Popen[str]] = {}
+    stopping = threading.Event()
     lock = threading.Lock()
     progress = Progress(
         TextColumn("[bold]Grading[/] {task.completed}/{task.total}"),
@@ -177,7 +181,7 @@ def grade_class(
     with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         task = progress.add_task("", total=len(students), completed=len(done))
         futures: dict[Future[str], str] = {
-            pool.submit(_grade_one, s, students[s], spec, out, processes): s for s in todo
+            pool.submit(_grade_one, s, students[s], spec, out, processes, stopping): s for s in todo
         }
         try:
             pending = set(futures)
@@ -185,12 +189,13 @@ def grade_class(
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     student = futures[future]
-                    outcome = future.result()
+                    outcome = future.result()  # a child's interruption re-raises here
                     with lock:
                         (failed if outcome == "failed" else graded).append(student)
                     progress.update(task, advance=1, description=student)
                     on_done(student, outcome)
         except BaseException:
+            stopping.set()
             for future in futures:
                 future.cancel()
             for process in list(processes.values()):
