@@ -410,42 +410,36 @@ def _volume_verdict(
     )
 
 
+def _result(
+    check_id: str, title: str, points: float, required: bool, verdict: Verdict
+) -> CheckResult:
+    passed = verdict.status is CheckStatus.PASSED
+    return CheckResult(
+        id=check_id,
+        title=title,
+        status=verdict.status,
+        points=points if passed else 0.0,
+        max_points=points,
+        message=verdict.message,
+        hint="" if passed else verdict.hint,
+        line=verdict.line,
+        file=verdict.file,
+        required=required,
+        findings=verdict.findings,
+        details=verdict.details,
+    )
+
+
 def _report(state: _Grading, submission: Path) -> GradeReport:
     spec = state.spec
-    checks = []
-    for check in spec.checks:
-        verdict = state.verdicts.get(check.id) or Verdict.skipped("Skipped: not reached.")
-        passed = verdict.status is CheckStatus.PASSED
-        checks.append(
-            CheckResult(
-                id=check.id,
-                title=CHECK_TITLES[check.id],
-                status=verdict.status,
-                points=check.points if passed else 0.0,
-                max_points=check.points,
-                message=verdict.message,
-                hint="" if passed else verdict.hint,
-                line=verdict.line,
-                file=verdict.file,
-                required=check.required,
-                findings=verdict.findings,
-                details=verdict.details,
-            )
+    not_reached = Verdict.skipped("Skipped: not reached.")
+    checks = [
+        _result(
+            c.id, CHECK_TITLES[c.id], c.points, c.required, state.verdicts.get(c.id, not_reached)
         )
-    for extra in state.extra or []:
-        passed = extra.verdict.status is CheckStatus.PASSED
-        checks.append(
-            CheckResult(
-                id=extra.id,
-                title=extra.title,
-                status=extra.verdict.status,
-                points=extra.points if passed else 0.0,
-                max_points=extra.points,
-                message=extra.verdict.message,
-                hint="" if passed else extra.verdict.hint,
-                required=extra.required,
-            )
-        )
+        for c in spec.checks
+    ]
+    checks += [_result(e.id, e.title, e.points, e.required, e.verdict) for e in state.extra or []]
     return GradeReport(
         exercise=spec.name,
         title=spec.title,

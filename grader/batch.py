@@ -119,34 +119,8 @@ def _grade_one(
     data["student_id"] = student
     report_path.write_text(json.dumps(data, indent=2) + "\n")
     partial.unlink(missing_ok=True)
-    (out / f"{student}.md").write_text(_markdown(data))
+    (out / f"{student}.md").write_text(markdown.render(GradeReport.from_dict(data)))
     return "failed" if data.get("fault") else "graded"
-
-
-def _markdown(data: dict) -> str:
-    from grader.results import CheckResult, CheckStatus, Finding
-
-    checks = tuple(
-        CheckResult(
-            **{
-                **c,
-                "status": CheckStatus(c["status"]),
-                "findings": tuple(Finding(**f) for f in c.get("findings", [])),
-            }
-        )
-        for c in data["checks"]
-    )
-    report = GradeReport(
-        data["exercise"],
-        data["title"],
-        data["submission"],
-        checks,
-        data.get("timings", {}),
-        tuple(data.get("build_steps", [])),
-        data.get("engine", ""),
-        data.get("fault", ""),
-    )
-    return markdown.render(report)
 
 
 def grade_class(

@@ -104,7 +104,15 @@ def prove_cache(
     step_number = dockerfile.instructions.index(install) + 1
     if step_line(dockerfile, step_number) != install.line:
         return CacheProof(
-            *(2 * [Verdict.error("Could not match build steps to Dockerfile lines.")])
+            *(
+                2
+                * [
+                    Verdict.error(
+                        "Could not match the builder's steps to the Dockerfile's lines.",
+                        "Not your mistake: report it to your teacher with this Dockerfile.",
+                    )
+                ]
+            )
         )
     app_edit = _app_edit(session, workspace, dockerfile, spec, install, step_number, on_event)
     requirements_edit = _requirements_edit(session, workspace, spec, install, step_number, on_event)
@@ -184,7 +192,11 @@ def _requirements_edit(
 ) -> Verdict:
     edit = f"an edit to {spec.dependency_file}"
     if not (workspace.path / spec.dependency_file).is_file():
-        return Verdict.error(f"{spec.dependency_file} is missing from the build context.")
+        return Verdict.error(
+            f"{spec.dependency_file} is missing from the build context.",
+            f"Restore {spec.dependency_file} from the starter project (`git checkout -- "
+            f"{spec.dependency_file}`) and grade again.",
+        )
     log, timed_out = _probe(session, workspace, spec, spec.dependency_file, step_number, on_event)
     step = _step(log, step_number)
     if step is None or not (step.cached or step.executed):

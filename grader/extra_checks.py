@@ -95,7 +95,8 @@ class _Collector:
                 self.outcomes[report.nodeid] = Verdict.failed(message, meta.get("hint", ""))
             else:
                 self.outcomes[report.nodeid] = Verdict.error(
-                    f"The check could not run: {message}", "A fault of the exercise's checks."
+                    f"The check could not run: {message}",
+                    "Not your mistake: the exercise's own check is broken; tell your teacher.",
                 )
         elif report.skipped and report.nodeid not in self.outcomes:
             self.outcomes[report.nodeid] = Verdict.skipped(_failure_message(report))
@@ -188,7 +189,10 @@ def run_extra_checks(test_file: Path, context: ExtraContext) -> list[ExtraCheck]
         raise SpecError(f"The extra checks in {test_file} cannot run: {detail}")
     checks = []
     for nodeid, meta in collector.markers.items():
-        verdict = collector.outcomes.get(nodeid) or Verdict.error("The check did not report.")
+        verdict = collector.outcomes.get(nodeid) or Verdict.error(
+            "The check did not report a result.",
+            "Not your mistake: the exercise's own check is broken; tell your teacher.",
+        )
         checks.append(
             ExtraCheck(
                 id=str(meta["id"]),

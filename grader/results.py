@@ -126,6 +126,30 @@ class GradeReport:
             "build_steps": list(self.build_steps),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
+        """The inverse of :meth:`to_dict` (for reports read back from JSON)."""
+        checks = tuple(
+            CheckResult(
+                **{
+                    **check,
+                    "status": CheckStatus(check["status"]),
+                    "findings": tuple(Finding(**f) for f in check.get("findings", [])),
+                }
+            )
+            for check in data["checks"]
+        )
+        return cls(
+            exercise=data["exercise"],
+            title=data["title"],
+            submission=data["submission"],
+            checks=checks,
+            timings=dict(data.get("timings", {})),
+            build_steps=tuple(data.get("build_steps", [])),
+            engine=data.get("engine", ""),
+            fault=data.get("fault", ""),
+        )
+
     def with_checks(self, checks: tuple[CheckResult, ...]) -> GradeReport:
         return replace(self, checks=checks)
 

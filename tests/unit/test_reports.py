@@ -154,3 +154,11 @@ def test_exit_code_follows_required_checks() -> None:
     failing = report.with_checks(report.checks[:3])
     assert failing.exit_code == 1
     assert report.exit_code == 2
+
+
+def test_report_round_trips_through_json() -> None:
+    """Does a report read back from its JSON render exactly like the original?"""
+    report = sample_report()
+    again = GradeReport.from_dict(json.loads(RENDERERS["json"](report)))
+    assert again == report
+    assert RENDERERS["markdown"](again) == RENDERERS["markdown"](report)
