@@ -17,8 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docker.utils.build import exclude_paths
-
+from grader.dockerignore import context_size
 from grader.errors import SubmissionError
 from grader.spec import ExerciseSpec
 
@@ -126,15 +125,10 @@ def _overlay(spec: ExerciseSpec, submission: Path, context: Path, workspace: Wor
 
 
 def _measure(context: Path, workspace: Workspace) -> None:
-    ignore_file = context / ".dockerignore"
-    patterns: list[str] = []
-    if ignore_file.is_file():
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-        patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    sizes = []
-    for relative in exclude_paths(str(context), patterns):
-        path = context / relative
-        if path.is_file() and not path.is_symlink():
-            sizes.append((relative, path.stat().st_size))
-    workspace.context_bytes = sum(size for _, size in sizes)
-    workspace.largest_files = sorted(sizes, key=lambda item: -item[1])[:5]
+    # The same reading and walk as the build's tar body, so the size is what is sent.
+    try:
+        workspace.context_bytes, workspace.largest_files = context_size(context)
+    except SubmissionError:
+        # A pattern `docker build` refuses: the dockerignore rule and the build report
+        # it; the size of a context that cannot be sent is not worth a verdict of its own.
+        workspace.context_bytes, workspace.largest_files = 0, []

@@ -13,15 +13,16 @@ machines, and the labels above already give us a reaper that needs no image.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
@@ -32,6 +33,15 @@ import urllib3.exceptions
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, ExecConfig
 
+from grader.engine.builders import (
+    BuilderChoice,
+    BuilderKind,
+    BuildHandle,
+    EngineFeatures,
+    builder_note,
+    resolve_builder,
+    start_build,
+)
 from grader.errors import EngineError, EngineUnavailable
 
 testcontainers_config.ryuk_disabled = True
@@ -39,7 +49,6 @@ testcontainers_config.ryuk_disabled = True
 __all__ = [
     "BASE_IMAGE",
     "LABEL_PREFIX",
-    "BuildStream",
     "ContainerLimits",
     "EngineSession",
     "RunningContainer",
@@ -113,6 +122,15 @@ def server_version_or_none(timeout: float = 10) -> str | None:
         client.close()
 
 
+def publish_host_for(base_url: str) -> str:
+    """127.0.0.1, or the engine's own address when it is reached over TCP elsewhere."""
+    parsed = urlparse(base_url)
+    remote = parsed.hostname not in {None, "", "localhost", "127.0.0.1", "::1"}
+    if parsed.scheme in {"http", "https", "tcp"} and remote:
+        return str(parsed.hostname)
+    return "127.0.0.1"
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
@@ -130,54 +148,6 @@ class ContainerLimits:
     """Most processes and threads the container may have at once."""
     drop_all_capabilities: bool = True
     """Drop every Linux capability (the app needs none to serve HTTP on a high port)."""
-
-
-class BuildStream:
-    """The classic builder's output stream for one build, cancellable from any thread.
-
-    Iterate it to get the builder's JSON chunks. :meth:`cancel` stops the build:
-    from the consuming thread it closes the HTTP stream (the engine then cancels the
-    build); from a watchdog thread it kills the step's container, since a generator
-    cannot be closed while another thread is inside it.
-    """
-
-    def __init__(self, session: EngineSession, chunks: Iterator[dict[str, Any]]) -> None:
-        self._session = session
-        self._chunks = chunks
-        self._lock = threading.Lock()
-        self._step_container: str | None = None
-        self.cancelled_by_watchdog = False
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        try:
-            for chunk in self._chunks:
-                text = chunk.get("stream", "")
-                if text.startswith(" ---> Running in "):
-                    container_id = text.removeprefix(" ---> Running in ").strip()
-                    with self._lock:
-                        self._step_container = container_id
-                    self._session._build_containers.add(container_id)
-                yield chunk
-        except ENGINE_FAULTS as exc:
-            if isinstance(exc, docker.errors.APIError) and exc.status_code == 400:
-                # The builder rejects a Dockerfile it cannot parse with HTTP 400.
-                yield {"error": exc.explanation or str(exc), "parse_error": True}
-                return
-            raise EngineError(f"The engine failed during the build: {_short(exc)}") from exc
-
-    def cancel(self) -> None:
-        """Stop the build now (from the consuming thread)."""
-        with contextlib.suppress(Exception):
-            self._chunks.close()  # type: ignore[attr-defined]
-
-    def kill_running_step(self) -> None:
-        """Stop the build from another thread by killing the container of its current step."""
-        self.cancelled_by_watchdog = True
-        with self._lock:
-            container_id = self._step_container
-        if container_id:
-            with contextlib.suppress(Exception):
-                self._session.client.api.kill(container_id)
 
 
 @dataclass
@@ -264,6 +234,7 @@ class EngineSession:
     _build_containers: set[str] = field(default_factory=set)
     _images: list[str] = field(default_factory=list)
     _volumes: list[str] = field(default_factory=list)
+    _features: EngineFeatures | None = None
 
     @classmethod
     def open(cls, timeout: float = 120) -> EngineSession:
@@ -275,16 +246,36 @@ class EngineSession:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def features(self) -> EngineFeatures:
+        """What the engine is and offers (asked once per session)."""
+        if self._features is None:
+            try:
+                self._features = EngineFeatures.from_version(
+                    self.client.version(), self.client.info()
+                )
+            except ENGINE_FAULTS as exc:
+                raise EngineError(f"The engine did not say what it is: {_short(exc)}") from exc
+        return self._features
+
     def describe(self) -> str:
         """The engine, e.g. ``Docker Engine 20.10.24 (linux/amd64, API 1.41)``."""
-        try:
-            version = self.client.version()
-        except ENGINE_FAULTS:
-            return "Docker Engine (version unknown)"
-        return (
-            f"Docker Engine {version.get('Version', '?')} ({version.get('Os', '?')}/"
-            f"{version.get('Arch', '?')}, API {version.get('ApiVersion', '?')})"
-        )
+        return self.features().describe()
+
+    def builder(self, requested: BuilderChoice) -> tuple[BuilderKind, str]:
+        """The builder this engine grades with when ``requested`` (auto, buildkit, classic),
+        and a note when ``auto`` had to pass BuildKit over."""
+        kind = resolve_builder(self.features(), requested)
+        return kind, builder_note(self.features(), requested, kind)
+
+    @property
+    def publish_host(self) -> str:
+        """Where the engine publishes the grader's container ports, and the grader reaches them.
+
+        127.0.0.1 for a local engine (a socket, or TCP on loopback); for an engine reached
+        at another address over TCP (a nested engine on the host's bridge), that address:
+        its loopback is not ours.
+        """
+        return publish_host_for(str(self.client.api.base_url))
 
     @property
     def labels(self) -> dict[str, str]:
@@ -296,51 +287,34 @@ class EngineSession:
 
     # --- images -------------------------------------------------------------------------
 
-    def has_image(self, reference: str) -> bool:
-        try:
-            self.client.images.get(reference)
-        except docker.errors.ImageNotFound:
-            return False
-        return True
-
     def build(
         self,
         context_dir: Path,
         *,
         tag: str | None,
         memory_bytes: int,
-    ) -> BuildStream:
-        """Start a classic build of ``context_dir``; iterate the result to run it."""
+        builder: BuilderKind,
+    ) -> BuildHandle:
+        """Start a build of ``context_dir``; iterate the result to run it."""
         if tag:
             self._images.append(tag)
-        chunks = self.client.api.build(
-            path=str(context_dir),
+        return start_build(
+            self,
+            context_dir,
+            kind=builder,
             tag=tag,
-            rm=True,
-            forcerm=True,  # a failed step's container is removed too
-            pull=False,
-            decode=True,
+            memory_bytes=memory_bytes,
             labels=self.labels if tag else None,
-            container_limits={"memory": memory_bytes, "memswap": memory_bytes},
         )
-        return BuildStream(self, chunks)
+
+    def track_build_container(self, container_id: str) -> None:
+        self._build_containers.add(container_id)
 
     def image_attrs(self, reference: str) -> dict[str, Any]:
         return dict(self.client.images.get(reference).attrs)
 
     def image_history(self, reference: str) -> list[dict[str, Any]]:
         return list(self.client.api.history(reference))
-
-    def export_image_files(self, reference: str) -> Iterator[bytes]:
-        """The image's filesystem as a tar stream (made with a never-started container)."""
-        container = self.client.containers.create(
-            reference, command=["true"], labels=self.labels, network_mode="none"
-        )
-        try:
-            yield from container.export(chunk_size=1024 * 1024)
-        finally:
-            with contextlib.suppress(*ENGINE_FAULTS):
-                container.remove(force=True, v=True)  # v: the image's VOLUMEs make volumes
 
     def remove_image(self, reference: str, *, keep_cache: bool = True) -> None:
         """Remove a tag; with ``keep_cache`` the untagged parent layers stay as build cache."""
@@ -374,6 +348,58 @@ class EngineSession:
                 else:
                     break
 
+    # --- BuildKit's build cache -----------------------------------------------------------
+    # BuildKit keeps its cache as records of its own, not as images: a probe build's
+    # records (the edited COPY and what follows it) and every build's uploaded context
+    # ("http url http://build-context-…", never reused) are removed here.
+
+    def build_cache_records(self) -> list[dict[str, Any]]:
+        try:
+            return list(self.client.df().get("BuildCache") or [])
+        except ENGINE_FAULTS:
+            return []
+
+    def _prune_build_cache_record(self, record_id: str) -> None:
+        api = self.client.api
+        with contextlib.suppress(*ENGINE_FAULTS):
+            # The engine takes one id per filter.
+            api._post(api._url("/build/prune"), params={"filters": json.dumps({"id": [record_id]})})
+
+    def remove_build_cache_records(self, keep: set[str], *, only_contexts: bool) -> int:
+        """Remove records not in ``keep`` and not in use; with ``only_contexts``, uploads only.
+
+        Records another grader made meanwhile may hold its install step's cache, so
+        beyond uploaded contexts nothing is removed while another run is alive.
+        """
+        if not only_contexts and self._other_runs_alive():
+            only_contexts = True
+        removed = 0
+        for record in self.build_cache_records():
+            record_id = str(record.get("ID", ""))
+            if not record_id or record_id in keep or record.get("InUse"):
+                continue
+            is_context = str(record.get("Description", "")).startswith(
+                "http url http://build-context-"
+            )
+            if only_contexts and not is_context:
+                continue
+            self._prune_build_cache_record(record_id)
+            removed += 1
+        return removed
+
+    def _other_runs_alive(self) -> bool:
+        label_filter = {"label": LABEL_RUN}
+        try:
+            labels = [c.labels for c in self.client.containers.list(all=True, filters=label_filter)]
+            labels += [i.labels for i in self.client.images.list(filters=label_filter)]
+        except ENGINE_FAULTS:
+            return True
+        for item in labels:
+            run = RunId.parse(item.get(LABEL_RUN, ""))
+            if run is not None and run != self.run and not run.is_stale(6 * 3600):
+                return True
+        return False
+
     # --- volumes and containers ---------------------------------------------------------
 
     def create_volume(self, purpose: str) -> str:
@@ -391,15 +417,15 @@ class EngineSession:
         environment: Mapping[str, str] | None = None,
         volumes: Mapping[str, str] | None = None,
     ) -> RunningContainer:
-        """Start ``image`` with its port published on 127.0.0.1 at a free host port."""
+        """Start ``image`` with its port published on :attr:`publish_host` at a free port."""
         name = self.name(purpose)
         container = DockerContainer(image)
         for key, value in (environment or {}).items():
             container.with_env(key, value)
         for volume, path in (volumes or {}).items():
             container.with_volume_mapping(volume, path, mode="rw")
-        # with_bind_ports() would publish on every interface: loopback only, a free port.
-        container.ports = {f"{container_port}/tcp": ("127.0.0.1", None)}  # type: ignore[dict-item]
+        # with_bind_ports() would publish on every interface: one address only, a free port.
+        container.ports = {f"{container_port}/tcp": (self.publish_host, None)}  # type: ignore[dict-item]
         container.with_name(name).with_kwargs(
             labels=self.labels,
             mem_limit=limits.memory_bytes,
@@ -421,7 +447,9 @@ class EngineSession:
             raise EngineError(f"Could not start a container from the image: {_short(exc)}") from exc
         # An image whose process exits at once may have no port binding left.
         host_port = int(bindings[0]["HostPort"]) if bindings else 0
-        return RunningContainer(wrapped=container, host="127.0.0.1", port=host_port, name=name)
+        return RunningContainer(
+            wrapped=container, host=self.publish_host, port=host_port, name=name
+        )
 
     def stop_container(self, running: RunningContainer) -> None:
         with contextlib.suppress(*ENGINE_FAULTS):
