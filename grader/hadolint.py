@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.dockerfile import find_heredocs
 from grader.errors import GraderError
 
 __all__ = ["HadolintFinding", "run_hadolint"]
@@ -41,8 +43,55 @@ def _executable() -> str:
     return found
 
 
+_MARKER = re.compile(r"(?<!\S)\d*<<-?\S+")
+
+
+def _hadolint_copy(text: str) -> tuple[str, list[int]]:
+    """The text hadolint 2.15.1 is given, and for each of its lines the learner's line.
+
+    Its heredoc parser is narrower than BuildKit's; each of these shapes ends in a false
+    DL1000 (measured), so the copy reshapes them, keeping every line where it was:
+    the next instruction right after a delimiter (an empty line is added after each one),
+    a ``<<-`` delimiter indented with tabs (the tabs go), several heredocs on one RUN
+    (merged into the first), and heredocs on ADD (read as COPY).
+    """
+    lines = text.split("\n")
+    gaps_after: set[int] = set()
+    for start, docs in find_heredocs(text).items():
+        keyword = lines[start - 1].lstrip().split(None, 1)[0].upper()
+        if keyword == "ADD":
+            lines[start - 1] = re.sub(r"(?i)^(\s*)ADD\b", r"\1COPY", lines[start - 1])
+        for doc in docs:
+            if doc.strip_tabs:
+                lines[doc.end_line - 1] = doc.name
+        if keyword == "RUN" and len(docs) > 1:
+            seen = 0
+            for index in range(start - 1, docs[0].line - 1):
+
+                def keep_first(match: re.Match[str]) -> str:
+                    nonlocal seen
+                    seen += 1
+                    return match.group(0) if seen == 1 else ""
+
+                lines[index] = _MARKER.sub(keep_first, lines[index])
+            for doc in docs[:-1]:
+                lines[doc.end_line - 1] = ""
+            lines[docs[-1].end_line - 1] = docs[0].name
+        gaps_after.add(docs[-1].end_line)
+    copy: list[str] = []
+    origin: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        copy.append(line)
+        origin.append(number)
+        if number in gaps_after:
+            copy.append("")
+            origin.append(number)
+    return "\n".join(copy), origin
+
+
 def run_hadolint(dockerfile_text: str, timeout_s: float = 30) -> list[HadolintFinding]:
     """Lint the text; findings carry the learner's own line numbers."""
+    linted, origin = _hadolint_copy(dockerfile_text)
     # A clean working directory: hadolint would otherwise read a .hadolint.yaml there.
     with tempfile.TemporaryDirectory(prefix="grader-hadolint-") as clean_dir:
         try:
@@ -57,7 +106,7 @@ def run_hadolint(dockerfile_text: str, timeout_s: float = 30) -> list[HadolintFi
                     "json",
                     "-",
                 ],
-                input=dockerfile_text,
+                input=linted,
                 capture_output=True,
                 text=True,
                 cwd=clean_dir,
@@ -72,6 +121,15 @@ def run_hadolint(dockerfile_text: str, timeout_s: float = 30) -> list[HadolintFi
             f"hadolint gave unreadable output: {result.stderr.strip()[:200]}"
         ) from exc
     return [
-        HadolintFinding(str(item["code"]), str(item["level"]), int(item["line"]), item["message"])
+        HadolintFinding(
+            str(item["code"]),
+            str(item["level"]),
+            _learner_line(int(item["line"]), origin),
+            item["message"],
+        )
         for item in raw
     ]
+
+
+def _learner_line(line: int, origin: list[int]) -> int:
+    return origin[line - 1] if 1 <= line <= len(origin) else line

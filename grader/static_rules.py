@@ -7,15 +7,17 @@ rule is a function from :class:`StaticContext` to a :class:`Verdict`.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.utils.build import PatternMatcher
-
 from grader.checks import Verdict
 from grader.dockerfile import Dockerfile, Instruction
+from grader.dockerignore import ContextMatcher, read_dockerignore
+from grader.errors import SubmissionError
 from grader.hadolint import HadolintFinding
 from grader.results import Finding
 from grader.spec import ExerciseSpec
@@ -31,38 +33,111 @@ class StaticContext:
     workspace: Path
 
 
-_PIP_INSTALL = re.compile(r"\b(?:pip3?|python3?\s+-m\s+pip|uv\s+pip)\s+install\b")
 _SECRET_NAME = re.compile(r"(key|secret|token|passw(or)?d|pwd|credential)", re.IGNORECASE)
+
+# An install command in any spelling learners use: pip, pip3, pip3.11, /opt/venv/bin/pip,
+# python -m pip, python3.11 -m pip, /opt/venv/bin/python -m pip, uv pip. Global options
+# may stand between the tool and `install` (`pip --disable-pip-version-check install`).
+_PIP_INSTALL = re.compile(
+    r"(?:^|(?<=[\s;&|(`]))"
+    r"(?P<tool>(?:\S*/)?uv\s+pip"
+    r"|(?:\S*/)?python(?:3(?:\.\d+)?)?\s+(?:-[A-Za-z]+\s+)*-m\s*pip"
+    r"|(?:\S*/)?pip(?:3(?:\.\d+)?)?)"
+    r"(?:\s+-\S+)*\s+install\b"
+)
+_COMMAND_SEPARATOR = re.compile(r"&&|\|\||;|\||\n")
+
+TOOLING = frozenset({"pip", "setuptools", "wheel", "uv"})
+"""Installing or upgrading these is tooling, not a dependency named in the Dockerfile."""
+
+# Every value pip accepts for PIP_NO_CACHE_DIR turns the cache off, "0" and "off" too
+# (pip's strtobool, kept for backwards compatibility; measured with pip 23.0.1). hadolint
+# 2.15.1 only believes truthy ones.
+_PIP_NO_CACHE_VALUES = frozenset(
+    {"y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0"}
+)
+_TRUTHY = frozenset({"y", "yes", "t", "true", "on", "1"})
+
+
+@dataclass(frozen=True)
+class _Install:
+    """One install command inside a RUN."""
+
+    instruction: Instruction
+    tool: str
+    """``pip`` or ``uv``."""
+    words: tuple[str, ...]
+    """The words after ``install``."""
+    command: tuple[str, ...]
+    """The whole command's words (global options before ``install`` included)."""
+    inline_env: dict[str, str]
+    """``NAME=value`` assignments in front of the command."""
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=False)
+    except ValueError:
+        return text.split()
+
+
+def _installs_in(instruction: Instruction) -> list[_Install]:
+    installs = []
+    text = instruction.command().replace("\\\n", " ")
+    if instruction.is_exec_form:
+        text = shlex.join(instruction.words())  # RUN ["pip", "install", …]
+    for command in _COMMAND_SEPARATOR.split(text):
+        match = _PIP_INSTALL.search(command)
+        if match is None:
+            continue
+        prefix = _split(command[: match.start()])
+        inline_env = dict(
+            word.split("=", 1) for word in prefix if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word)
+        )
+        tool = "uv" if match.group("tool").split()[0].endswith("uv") else "pip"
+        installs.append(
+            _Install(
+                instruction,
+                tool,
+                tuple(_split(command[match.end() :])),
+                tuple(_split(command[match.start() :])),
+                inline_env,
+            )
+        )
+    return installs
+
+
+def _installs(dockerfile: Dockerfile) -> list[_Install]:
+    """Install commands of the stages that feed the final image, in file order."""
+    feeding = set(dockerfile.stages_feeding_final())
+    return [
+        install
+        for instruction in dockerfile.instructions
+        if instruction.keyword == "RUN" and instruction.stage in feeding
+        for install in _installs_in(instruction)
+    ]
 
 
 def pip_installs(dockerfile: Dockerfile) -> list[Instruction]:
-    """RUN instructions of the final stage that install Python packages with pip."""
-    return [i for i in dockerfile.find("RUN") if _PIP_INSTALL.search(i.value)]
+    """RUN instructions that install Python packages, in every stage the final image
+    depends on (a builder stage whose venv is copied counts)."""
+    return list(dict.fromkeys(install.instruction for install in _installs(dockerfile)))
 
 
-def _install_segments(instruction: Instruction) -> list[list[str]]:
-    """The words after ``pip install`` in each pip command of a RUN."""
-    segments = []
-    for command in re.split(r"&&|;|\|\|", instruction.value):
-        match = _PIP_INSTALL.search(command)
-        if match:
-            segments.append(command[match.end() :].replace("\\\n", " ").split())
-    return segments
-
-
-def _requirement_files(words: list[str]) -> list[str]:
+def _requirement_files(words: Sequence[str]) -> list[str]:
     files = []
     for index, word in enumerate(words):
         if word in {"-r", "--requirement"} and index + 1 < len(words):
             files.append(words[index + 1])
-        elif word.startswith(("--requirement=", "-r")) and len(word) > 2:
-            files.append(word.split("=", 1)[-1].removeprefix("-r"))
+        elif word.startswith("--requirement="):
+            files.append(word.split("=", 1)[1])
+        elif word.startswith("-r") and not word.startswith("--") and len(word) > 2:
+            files.append(word[2:])
     return files
 
 
-def _named_packages(words: list[str]) -> list[str]:
-    """Package names given on the command line rather than in a file."""
-    takes_value = {
+_TAKES_VALUE = frozenset(
+    {
         "-r",
         "--requirement",
         "-c",
@@ -76,29 +151,171 @@ def _named_packages(words: list[str]) -> list[str]:
         "--find-links",
         "--prefix",
         "--root",
+        "--cache-dir",
+        "--src",
+        "--upgrade-strategy",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--no-binary",
+        "--only-binary",
+        "--trusted-host",
+        "--progress-bar",
+        "--log",
+        "--timeout",
+        "--retries",
+        "--proxy",
+        "-C",
+        "--config-settings",
+        "-e",
+        "--editable",
+        "--python",
+        "-p",
     }
+)
+
+
+def _named_packages(words: Sequence[str]) -> list[str]:
+    """Package names given on the command line rather than in a file (local paths, such as
+    built wheels, are not names)."""
     names, skip = [], False
     for word in words:
         if skip:
             skip = False
             continue
-        if word in takes_value:
+        if word in _TAKES_VALUE:
             skip = True
             continue
         if word.startswith("-") or word in {".", "./"}:
+            continue
+        if word.startswith(("/", "./", "../", "$")) or word.endswith((".whl", ".tar.gz")):
             continue
         names.append(word)
     return names
 
 
+def _package_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[@]", requirement, maxsplit=1)[0].lower()
+
+
+def _earlier(dockerfile: Dockerfile, instruction: Instruction) -> list[Instruction]:
+    """What an instruction builds on: the stages its stage is built FROM, then its own
+    stage up to it (ARGs before the first FROM are not visible inside a stage)."""
+    chain = [instruction.stage]
+    while (base := dockerfile.stage_base(chain[-1])) is not None and base not in chain:
+        chain.append(base)
+    first_from = next(i.line for i in dockerfile.instructions if i.keyword == "FROM")
+    earlier = []
+    for stage in reversed(chain):
+        for candidate in dockerfile.stage(stage):
+            if stage == instruction.stage and candidate.line >= instruction.line:
+                break
+            if candidate.line >= first_from:
+                earlier.append(candidate)
+    return earlier
+
+
+def _environment(earlier: list[Instruction]) -> dict[str, str]:
+    """ENV values and ARG defaults in force (both are environment variables in a RUN)."""
+    env: dict[str, str] = {}
+    for instruction in earlier:
+        words = instruction.words()
+        if instruction.keyword == "ENV" and words and "=" not in words[0]:
+            env[words[0]] = " ".join(words[1:])  # the legacy `ENV NAME value` form
+        elif instruction.keyword in {"ENV", "ARG"}:
+            for word in words:
+                name, equals, value = word.partition("=")
+                if equals:
+                    env[name] = value
+    return env
+
+
+def _workdir(earlier: list[Instruction]) -> str:
+    workdir = "/"
+    for instruction in earlier:
+        if instruction.keyword == "WORKDIR" and instruction.words():
+            workdir = posixpath.join(workdir, instruction.words()[0])
+    return workdir
+
+
+def _home(earlier: list[Instruction], env: dict[str, str]) -> str:
+    if env.get("HOME"):
+        return env["HOME"]
+    users = [i for i in earlier if i.keyword == "USER"]
+    user = users[-1].value.split(":")[0].strip() if users else "root"
+    return "/root" if user in {"root", "0", ""} else f"/home/{user}"
+
+
+def _resolve(path: str, workdir: str, home: str) -> str:
+    path = re.sub(r"^~(?=/|$)|\$\{HOME\}|\$HOME\b", home, path)
+    return posixpath.normpath(posixpath.join(workdir, path))
+
+
+def _read_files(dockerfile: Dockerfile, install: _Install) -> list[str]:
+    """The files an install reads requirements from, as context paths when a bind mount
+    brings them in (``--mount=type=bind,source=requirements.txt,target=/tmp/req.txt``)."""
+    earlier = _earlier(dockerfile, install.instruction)
+    env = _environment(earlier)
+    workdir, home = _workdir(earlier), _home(earlier, env)
+    files = []
+    for name in _requirement_files(install.words):
+        path = _resolve(name, workdir, home)
+        found = name
+        for mount in install.instruction.mounts():
+            if mount["type"] != "bind" or mount.get("from") or "target" not in mount:
+                continue
+            target = _resolve(mount["target"], workdir, home)
+            source = mount.get("source", ".")
+            if path == target:
+                found = source
+            elif path.startswith(target.rstrip("/") + "/"):
+                found = posixpath.join(source, path[len(target.rstrip("/")) + 1 :])
+        files.append(posixpath.normpath(found))
+    return files
+
+
+def _reads(dockerfile: Dockerfile, install: _Install, dependency_file: str) -> bool:
+    wanted = Path(dependency_file).name
+    return any(Path(f).name == wanted for f in _read_files(dockerfile, install))
+
+
 def dependency_install_step(dockerfile: Dockerfile, dependency_file: str) -> Instruction | None:
-    """The RUN that installs from the dependency file, else the first pip install."""
-    installs = pip_installs(dockerfile)
-    for instruction in installs:
-        for words in _install_segments(instruction):
-            if any(Path(f).name == Path(dependency_file).name for f in _requirement_files(words)):
-                return instruction
-    return installs[0] if installs else None
+    """The RUN that installs from the dependency file, else the first pip install (in the
+    stages that feed the final image)."""
+    installs = _installs(dockerfile)
+    for install in installs:
+        if _reads(dockerfile, install, dependency_file):
+            return install.instruction
+    return installs[0].instruction if installs else None
+
+
+def _cache_kept_away(dockerfile: Dockerfile, run: Instruction, install: _Install | None) -> bool:
+    """Does the tool's download cache stay out of the layer? (``--no-cache-dir``, a
+    ``PIP_NO_CACHE_DIR`` that pip accepts, or a cache mount over the cache folder.)"""
+    earlier = _earlier(dockerfile, run)
+    env = {**_environment(earlier), **(install.inline_env if install else {})}
+    tool = install.tool if install else "pip"
+    if tool == "uv":
+        if install and {"--no-cache", "-n"} & set(install.command):
+            return True
+        if env.get("UV_NO_CACHE", "").lower() in _TRUTHY:
+            return True
+    else:
+        if install and "--no-cache-dir" in install.command:
+            return True
+        if env.get("PIP_NO_CACHE_DIR", "").lower() in _PIP_NO_CACHE_VALUES:
+            return True
+    workdir, home = _workdir(earlier), _home(earlier, env)
+    own = env.get(f"{tool.upper()}_CACHE_DIR")
+    base = env.get("XDG_CACHE_HOME") or f"{home}/.cache"
+    cache = _resolve(own or f"{base}/{tool}", workdir, home)
+    for mount in run.mounts():
+        if mount["type"] == "cache" and "target" in mount:
+            target = _resolve(mount["target"], workdir, home)
+            if cache == target or cache.startswith(target.rstrip("/") + "/"):
+                return True
+    return False
 
 
 def _hadolint(ctx: StaticContext, *codes: str) -> list[HadolintFinding]:
@@ -139,36 +356,36 @@ def base_image_pinned(ctx: StaticContext) -> Verdict:
 
 def deps_from_requirements(ctx: StaticContext) -> Verdict:
     dependency_file = ctx.spec.dependency_file
-    installs = pip_installs(ctx.dockerfile)
+    installs = _installs(ctx.dockerfile)
     if not installs:
         return Verdict.failed(
             "No RUN instruction installs the Python dependencies.",
             f"Add `COPY {dependency_file} .` and `RUN pip install --no-cache-dir -r "
             f"{dependency_file}` before copying the app code.",
         )
-    for instruction in installs:
-        for words in _install_segments(instruction):
-            named = _named_packages(words)
-            if named:
-                return Verdict.failed(
-                    f"Line {instruction.line} installs packages named in the Dockerfile "
-                    f"({', '.join(named[:4])}) instead of from {dependency_file}.",
-                    f"Keep every dependency (with its pinned version) in {dependency_file} and "
-                    f"install with `pip install --no-cache-dir -r {dependency_file}`.",
-                    line=instruction.line,
-                )
-    if not any(
-        Path(f).name == Path(dependency_file).name
-        for instruction in installs
-        for words in _install_segments(instruction)
-        for f in _requirement_files(words)
-    ):
+    for install in installs:
+        named = [n for n in _named_packages(install.words) if _package_name(n) not in TOOLING]
+        if named:
+            instruction = install.instruction
+            return Verdict.failed(
+                f"Line {instruction.line} installs packages named in the Dockerfile "
+                f"({', '.join(named[:4])}) instead of from {dependency_file}.",
+                f"Keep every dependency (with its pinned version) in {dependency_file} and "
+                f"install with `pip install --no-cache-dir -r {dependency_file}`.",
+                line=instruction.line,
+            )
+    if not any(_reads(ctx.dockerfile, install, dependency_file) for install in installs):
         return Verdict.failed(
             f"No pip install reads {dependency_file}.",
             f"Install with `pip install --no-cache-dir -r {dependency_file}`.",
-            line=installs[0].line,
+            line=installs[0].instruction.line,
         )
     return Verdict.passed(f"Dependencies come from {dependency_file}.")
+
+
+def _context_mounts(instruction: Instruction) -> list[dict[str, str]]:
+    """Bind mounts of the build context (not of another stage or image)."""
+    return [m for m in instruction.mounts() if m["type"] == "bind" and not m.get("from")]
 
 
 def requirements_before_app(ctx: StaticContext) -> Verdict:
@@ -179,40 +396,100 @@ def requirements_before_app(ctx: StaticContext) -> Verdict:
             "There is no dependency install step to order.",
             f"Copy {dependency_file}, run `pip install -r {dependency_file}`, then copy the app.",
         )
-    copies = [i for i in ctx.dockerfile.final_stage if i.keyword in {"COPY", "ADD"}]
-    copies = [c for c in copies if not any(w.startswith("--from") for w in c.words())]
-    before = [c for c in copies if c.line < install.line]
+    # Judged in the install's own stage (and the stages it is built FROM): app code copied
+    # into another stage does not touch this step's cache. `COPY --from=…` brings files
+    # built elsewhere, not the learner's code.
+    before = [
+        i
+        for i in _earlier(ctx.dockerfile, install)
+        if i.keyword in {"COPY", "ADD"} and not any(n.lower() == "from" for n, _ in i.flags())
+    ]
     app_copy = next(
         (c for c in before if any(Path(s).name != dependency_file for s in c.copy_sources())),
         None,
     )
     if app_copy is not None:
         return Verdict.failed(
-            f"Line {app_copy.line} (`{app_copy.keyword} {app_copy.value}`) copies app code before "
+            f"Line {app_copy.line} (`{app_copy.keyword} {app_copy.head}`) copies app code before "
             f"the dependencies are installed on line {install.line}: every edit to the app "
             "invalidates the cache and reinstalls every package.",
             f"Copy only {dependency_file} first (`COPY {dependency_file} .`), install, and copy "
             "the rest of the code after the install.",
             line=app_copy.line,
         )
-    if not any(dependency_file in (Path(s).name for s in c.copy_sources()) for c in before):
+    # A bind mount is part of the step's cache key, like a COPY before it.
+    mounts = _context_mounts(install)
+    app_mount = next(
+        (m for m in mounts if Path(m.get("source", ".")).name != dependency_file), None
+    )
+    if app_mount is not None:
+        source = app_mount.get("source", ".")
+        return Verdict.failed(
+            f"Line {install.line} mounts `{source}` from the build context into the install: "
+            "every edit to the app changes the mount and reinstalls every package.",
+            f"Mount only {dependency_file}: `--mount=type=bind,source={dependency_file},"
+            f"target={dependency_file}`.",
+            line=install.line,
+        )
+    mounted = any(Path(m.get("source", ".")).name == dependency_file for m in mounts)
+    copied = any(dependency_file in (Path(s).name for s in c.copy_sources()) for c in before)
+    if not (mounted or copied):
         return Verdict.failed(
             f"{dependency_file} is not copied into the image before the install on line "
             f"{install.line}.",
             f"Add `COPY {dependency_file} .` just before the install.",
             line=install.line,
         )
-    return Verdict.passed(f"{dependency_file} is copied and installed before the app code.")
+    how = "mounted into" if mounted and not copied else "copied before"
+    return Verdict.passed(f"{dependency_file} is {how} the install, and the app code comes after.")
 
 
 def pip_no_cache_dir(ctx: StaticContext) -> Verdict:
-    found = _hadolint(ctx, "DL3042")
+    dockerfile = ctx.dockerfile
+    # Only the final stage and the stages it is built FROM leave layers in the image: a
+    # builder stage whose venv is copied out keeps its cache to itself.
+    in_image = set(dockerfile.final_image_chain())
+    runs = {i.line: i for i in dockerfile.instructions if i.keyword == "RUN"}
+    found: list[Finding] = []
+    for finding in _hadolint(ctx, "DL3042"):
+        run = runs.get(finding.line)
+        if run is not None and (
+            run.stage not in in_image or _cache_kept_away(dockerfile, run, None)
+        ):
+            continue  # a pip cache mount or PIP_NO_CACHE_DIR: the cache is not in a layer
+        found += _as_findings([finding])
+    flagged = {f.line: "pip" for f in found}
+    # hadolint misses some spellings (/opt/venv/bin/pip, uv pip): judged here as well.
+    for install in _installs(dockerfile):
+        run = install.instruction
+        if (
+            run.stage in in_image
+            and run.line not in flagged
+            and not _cache_kept_away(dockerfile, run, install)
+        ):
+            flagged[run.line] = install.tool
+            found.append(
+                Finding(
+                    f"`{' '.join(install.command[:3])} …` keeps its download cache in the layer.",
+                    run.line,
+                    code="pip-cache-kept",
+                )
+            )
     if found:
+        first = min(found, key=lambda f: f.line or 0)
+        tool = flagged.get(first.line or 0, "pip")
+        hint = (
+            "Add `--no-cache-dir` to `pip install` (the image gets tens of MB smaller), or "
+            "keep the cache out of the image with `RUN --mount=type=cache,"
+            "target=/root/.cache/pip …`."
+        )
+        if "uv" in flagged.values():
+            hint += " For `uv pip install`, add `--no-cache`."
         return Verdict.failed(
-            f"Line {found[0].line}: pip keeps its download cache in the image layer.",
-            "Add `--no-cache-dir` to `pip install` (the image gets tens of MB smaller).",
-            line=found[0].line,
-            findings=_as_findings(found),
+            f"Line {first.line}: {tool} keeps its download cache in the image layer.",
+            hint,
+            line=first.line,
+            findings=tuple(sorted(found, key=lambda f: f.line or 0)),
         )
     return Verdict.passed("pip installs without keeping a cache.")
 
@@ -421,10 +698,12 @@ def dockerignore(ctx: StaticContext) -> Verdict:
             "Create .dockerignore with at least the lines `.env`, `.git` and `__pycache__/`.",
             file=".dockerignore",
         )
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    matcher = PatternMatcher(patterns)
-    missing = [name for name in DOCKERIGNORE_MUST_EXCLUDE if not matcher.matches(name)]
+    # Read and matched exactly as the build context is made (a BOM, CRLF, Go's rules).
+    try:
+        matcher = ContextMatcher(read_dockerignore(path))
+    except SubmissionError as exc:
+        return Verdict.failed(exc.message, exc.hint, file=".dockerignore", line=1)
+    missing = [name for name in DOCKERIGNORE_MUST_EXCLUDE if matcher.sends(name)]
     if missing:
         return Verdict.failed(
             f".dockerignore does not exclude {', '.join(missing)}.",
@@ -449,8 +728,24 @@ _MAPPED_CODES = {
 }
 
 
+def _tooling_only_lines(dockerfile: Dockerfile) -> set[int]:
+    """RUNs whose only packages named on the command line are pip/setuptools/wheel/uv."""
+    lines = set()
+    for instruction in dockerfile.find("RUN", final_stage=False):
+        named = [n for i in _installs_in(instruction) for n in _named_packages(i.words)]
+        if named and all(_package_name(n) in TOOLING for n in named):
+            lines.add(instruction.line)
+    return lines
+
+
 def hadolint_clean(ctx: StaticContext) -> Verdict:
-    rest = [f for f in ctx.hadolint if f.code not in _MAPPED_CODES]
+    # DL3013 (unpinned pip packages) on `pip install --upgrade pip`: tooling, allowed.
+    tooling = _tooling_only_lines(ctx.dockerfile)
+    rest = [
+        f
+        for f in ctx.hadolint
+        if f.code not in _MAPPED_CODES and not (f.code == "DL3013" and f.line in tooling)
+    ]
     serious = [f for f in rest if f.level in {"error", "warning"}]
     advice = _as_findings(rest, level="warning")
     if serious:

@@ -11,7 +11,7 @@ from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.hadolint import run_hadolint
 from grader.results import CheckStatus
 from grader.spec import load_spec
-from grader.static_rules import RULES, StaticContext
+from grader.static_rules import RULES, StaticContext, dependency_install_step, pip_installs
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
@@ -191,3 +191,309 @@ def test_multi_stage_build_is_judged_on_the_final_stage(tmp_path: Path) -> None:
     )
     assert verdict(tmp_path, "non_root_user", dockerfile).status is CheckStatus.PASSED
     assert verdict(tmp_path, "base_image_pinned", dockerfile).status is CheckStatus.PASSED
+
+
+# --- BuildKit syntax and real-world install patterns ---------------------------------------
+
+APP = "COPY app/ ./app/\nCOPY model/ ./model/\n"
+INSTALL_RULES = ("deps_from_requirements", "requirements_before_app", "pip_no_cache_dir")
+
+PASSING_SHAPES = {
+    # Docker's Python guide: the cache lives in a cache mount, not in the layer.
+    "cache-mount": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+    + APP,
+    # `docker init`: requirements.txt bind-mounted into the install, nothing copied before it.
+    "docker-init": BASE
+    + "RUN --mount=type=cache,target=/root/.cache/pip \\\n"
+    + "    --mount=type=bind,source=requirements.txt,target=requirements.txt \\\n"
+    + "    python -m pip install -r requirements.txt\n"
+    + "COPY . .\n",
+    # Multi-stage: the venv is built in one stage and copied into the final one.
+    "multi-stage-venv": "FROM python:3.11-slim AS builder\nWORKDIR /app\n"
+    + "COPY requirements.txt .\n"
+    + "RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+    + "FROM python:3.11-slim\nWORKDIR /app\nCOPY --from=builder /opt/venv /opt/venv\n"
+    + 'ENV PATH="/opt/venv/bin:$PATH"\n'
+    + APP,
+    # A builder stage keeps its pip cache to itself: only /opt/venv reaches the image.
+    "builder-cache-stays-behind": "FROM python:3.11-slim AS builder\n"
+    + "COPY requirements.txt .\n"
+    + "RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt\n"
+    + "FROM python:3.11-slim\nWORKDIR /app\nCOPY --from=builder /opt/venv /opt/venv\n"
+    + APP,
+    # hadolint's DL3042 on a stage whose layers stay behind does not count.
+    "builder-prefix-install": "FROM python:3.11-slim AS builder\n"
+    + "COPY requirements.txt .\n"
+    + "RUN pip install --prefix=/install -r requirements.txt\n"
+    + "FROM python:3.11-slim\nWORKDIR /app\nCOPY --from=builder /install /usr/local\n"
+    + APP,
+    # Wheels copied from another stage before the install are not app code.
+    "wheels-from-another-stage": "FROM python:3.11-slim AS wheels\nCOPY requirements.txt .\n"
+    + "RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt\n"
+    + BASE
+    + "COPY --from=wheels /wheels /wheels\nCOPY requirements.txt .\n"
+    + "RUN pip install --no-cache-dir --no-index --find-links=/wheels -r requirements.txt\n"
+    + APP,
+    "exec-form": BASE
+    + "COPY requirements.txt .\n"
+    + 'RUN ["pip", "install", "--no-cache-dir", "-r", "requirements.txt"]\n',
+    "pip3": BASE + "COPY requirements.txt .\nRUN pip3 install --no-cache-dir -r requirements.txt\n",
+    "pip3.11": BASE
+    + "COPY requirements.txt .\nRUN pip3.11 install --no-cache-dir --requirement requirements.txt\n",
+    "python3.11-m-pip": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN python3.11 -m pip install --no-cache-dir --requirement=requirements.txt\n",
+    "venv-python-m-pip": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN python -m venv /opt/venv && /opt/venv/bin/python -m pip install --no-cache-dir "
+    + "-rrequirements.txt\n",
+    "uv": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN pip install --no-cache-dir uv==0.5.0 && uv pip install --system --no-cache "
+    + "-r requirements.txt\n",
+    "upgrade-pip-first": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN pip install --no-cache-dir --upgrade pip setuptools wheel \\\n"
+    + "    && pip install --no-cache-dir -r requirements.txt\n",
+    # pip turns its cache off for every value it accepts, "off" and "0" too (measured).
+    "env-no-cache-1": BASE + "ENV PIP_NO_CACHE_DIR=1\nCOPY requirements.txt .\n"
+    "RUN pip install -r requirements.txt\n",
+    "env-no-cache-off": BASE + "ENV PIP_NO_CACHE_DIR=off\nCOPY requirements.txt .\n"
+    "RUN pip install -r requirements.txt\n",
+    "env-no-cache-true-legacy-form": BASE + "ENV PIP_NO_CACHE_DIR true\nCOPY requirements.txt .\n"
+    "RUN pip install -r requirements.txt\n",
+    "cache-mount-on-dot-cache": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt\n",
+    "cache-mount-home-variable": BASE
+    + "COPY requirements.txt .\n"
+    + "RUN --mount=type=cache,target=$HOME/.cache/pip pip install -r requirements.txt\n",
+    "cache-mount-pip-cache-dir": BASE
+    + "ENV PIP_CACHE_DIR=/var/cache/pip\nCOPY requirements.txt .\n"
+    + "RUN --mount=type=cache,target=/var/cache/pip pip install -r requirements.txt\n",
+    "bind-mount-renamed": BASE
+    + "RUN --mount=type=bind,source=requirements.txt,target=/tmp/deps.txt \\\n"
+    + "    pip install --no-cache-dir -r /tmp/deps.txt\n"
+    + APP,
+    "heredoc": "# syntax=docker/dockerfile:1\n"
+    + BASE
+    + "COPY requirements.txt .\n"
+    + "RUN <<EOF\nset -e\npip install --no-cache-dir -r requirements.txt\nEOF\n"
+    + APP,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(PASSING_SHAPES))
+@pytest.mark.parametrize("rule", INSTALL_RULES)
+def test_real_world_install_shapes_pass(tmp_path: Path, shape: str, rule: str) -> None:
+    """Does each correct BuildKit-era or multi-stage install pass the install rules?"""
+    result = verdict(tmp_path, rule, PASSING_SHAPES[shape])
+    assert result.status is CheckStatus.PASSED, result.message
+
+
+FAILING_SHAPES = [
+    # (rule, Dockerfile, expected line, words in the message, words in the hint)
+    (
+        "pip_no_cache_dir",
+        BASE
+        + "COPY requirements.txt .\n"
+        + "RUN --mount=type=cache,target=/tmp/cache pip install -r requirements.txt\n",
+        4,
+        "pip keeps its download cache",
+        "--mount=type=cache,target=/root/.cache/pip",
+    ),
+    (
+        "pip_no_cache_dir",  # pip errors on a value it cannot read: no cache setting at all
+        BASE + "ENV PIP_NO_CACHE_DIR=maybe\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\n",
+        5,
+        "pip keeps its download cache",
+        "--no-cache-dir",
+    ),
+    (
+        "pip_no_cache_dir",  # hadolint 2.15 says nothing about /opt/venv/bin/pip
+        BASE
+        + "COPY requirements.txt .\n"
+        + "RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt\n",
+        4,
+        "pip keeps its download cache",
+        "--no-cache-dir",
+    ),
+    (
+        "pip_no_cache_dir",  # nor about uv's cache
+        BASE + "COPY requirements.txt .\nRUN uv pip install --system -r requirements.txt\n",
+        4,
+        "uv keeps its download cache",
+        "--no-cache",
+    ),
+    (
+        "pip_no_cache_dir",  # pip runs as `app`: its cache is /home/app/.cache/pip
+        BASE
+        + "RUN useradd --create-home app\nUSER app\nCOPY requirements.txt .\n"
+        + "RUN --mount=type=cache,target=/root/.cache/pip pip install --user -r requirements.txt\n",
+        6,
+        "pip keeps its download cache",
+        "--no-cache-dir",
+    ),
+    (
+        "pip_no_cache_dir",
+        BASE + "COPY requirements.txt .\nRUN <<EOF\npip install -r requirements.txt\nEOF\n",
+        4,
+        "pip keeps its download cache",
+        "--no-cache-dir",
+    ),
+    (
+        "pip_no_cache_dir",  # the final stage is built FROM the stage that kept the cache
+        "FROM python:3.11-slim AS base\nCOPY requirements.txt .\n"
+        + "RUN pip install -r requirements.txt\nFROM base\nCOPY app/ ./app/\n",
+        3,
+        "pip keeps its download cache",
+        "--no-cache-dir",
+    ),
+    (
+        "deps_from_requirements",
+        BASE
+        + "COPY requirements.txt .\n"
+        + "RUN pip install --no-cache-dir --upgrade pip gunicorn \\\n"
+        + "    && pip install --no-cache-dir -r requirements.txt\n",
+        4,
+        "(gunicorn)",
+        "requirements.txt",
+    ),
+    (
+        "deps_from_requirements",  # installing in a builder stage is still installing
+        "FROM python:3.11-slim AS builder\n"
+        + "RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir fastapi\n"
+        + "FROM python:3.11-slim\nCOPY --from=builder /opt/venv /opt/venv\n",
+        2,
+        "(fastapi)",
+        "requirements.txt",
+    ),
+    (
+        "deps_from_requirements",
+        BASE + "RUN --mount=type=bind,source=requirements.txt,target=/tmp/r.txt "
+        "pip install --no-cache-dir -r other.txt\n",
+        3,
+        "No pip install reads requirements.txt",
+        "-r requirements.txt",
+    ),
+    (
+        "requirements_before_app",  # judged in the builder stage, where the install is
+        "FROM python:3.11-slim AS builder\nWORKDIR /app\nCOPY . .\n"
+        + "RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir "
+        + "-r requirements.txt\n"
+        + "FROM python:3.11-slim\nCOPY --from=builder /opt/venv /opt/venv\n",
+        3,
+        "copies app code before",
+        "Copy only requirements.txt first",
+    ),
+    (
+        "requirements_before_app",  # the whole context bind-mounted: part of the cache key
+        BASE + "RUN --mount=type=bind,target=/src pip install --no-cache-dir "
+        "-r /src/requirements.txt\nCOPY . .\n",
+        3,
+        "mounts `.` from the build context",
+        "--mount=type=bind,source=requirements.txt",
+    ),
+    (
+        "requirements_before_app",
+        BASE + "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+        "COPY . .\n",
+        3,
+        "not copied into the image",
+        "COPY requirements.txt .",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "dockerfile", "line", "message", "hint"),
+    FAILING_SHAPES,
+    ids=[f"{case[0]}-{index}" for index, case in enumerate(FAILING_SHAPES)],
+)
+def test_real_world_install_mistakes_fail(
+    tmp_path: Path, rule: str, dockerfile: str, line: int, message: str, hint: str
+) -> None:
+    """Does each mistake in a BuildKit-era or multi-stage install fail, on its line?"""
+    result = verdict(tmp_path, rule, dockerfile)
+    assert result.status is CheckStatus.FAILED
+    assert result.line == line
+    assert message in result.message
+    assert hint in result.hint
+
+
+def test_install_step_is_found_in_every_stage_feeding_the_image(tmp_path: Path) -> None:
+    """Is the builder's install the dependency step, and a stage nobody reads ignored?"""
+    dockerfile = (
+        "FROM python:3.11-slim AS unused\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        + PASSING_SHAPES["multi-stage-venv"]
+    )
+    parsed = read_dockerfile(_write(tmp_path, dockerfile))
+    assert isinstance(parsed, Dockerfile)
+    install = dependency_install_step(parsed, "requirements.txt")
+    assert install is not None
+    assert install.line == 6
+    assert install.stage == 1
+    assert [i.line for i in pip_installs(parsed)] == [6]
+
+
+def test_docker_init_install_is_the_dependency_step(tmp_path: Path) -> None:
+    """Is the bind-mounted `python -m pip install` found as the install of requirements.txt?"""
+    parsed = read_dockerfile(_write(tmp_path, PASSING_SHAPES["docker-init"]))
+    assert isinstance(parsed, Dockerfile)
+    install = dependency_install_step(parsed, "requirements.txt")
+    assert install is not None
+    assert install.line == 3
+    assert not any(c.copy_sources() for c in parsed.instructions if c.line < install.line)
+
+
+def test_hadolint_does_not_warn_on_a_pip_upgrade(tmp_path: Path) -> None:
+    """Is DL3013 on `pip install --upgrade pip` (tooling) left out, and kept for a real package?"""
+    tooling = verdict(tmp_path, "hadolint_clean", PASSING_SHAPES["upgrade-pip-first"])
+    assert tooling.status is CheckStatus.PASSED, tooling.message
+    named = verdict(
+        tmp_path,
+        "hadolint_clean",
+        BASE + "COPY requirements.txt .\nRUN pip install --no-cache-dir flask\n",
+    )
+    assert named.status is CheckStatus.FAILED
+    assert "DL3013" in named.message
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "expected"),
+    [
+        # The next instruction right after the delimiter: a false DL1000 without the fix.
+        (
+            BASE + "RUN <<EOF\npip install -r requirements.txt\nEOF\nWORKDIR app\n",
+            [("DL3042", 3), ("DL3000", 6)],
+        ),
+        # `<<-` with a tab-indented delimiter.
+        (
+            BASE + "RUN <<-EOT\n\tapt-get update && apt-get install -y curl\n\tEOT\nWORKDIR app\n",
+            [("DL3009", 3), ("DL3015", 3), ("DL3000", 6)],
+        ),
+        # Two heredocs on one RUN.
+        (
+            BASE + "RUN <<A cat <<B\na\nA\npip install -r requirements.txt\nB\nWORKDIR app\n",
+            [("DL3042", 3), ("DL3000", 8)],
+        ),
+        # A heredoc on ADD.
+        (BASE + "ADD <<EOF /app/x.txt\nhi\nEOF\nWORKDIR app\n", [("DL3000", 6)]),
+    ],
+    ids=["next-instruction-at-once", "dash-tabs", "two-on-one-run", "add"],
+)
+def test_hadolint_reads_heredoc_dockerfiles_on_the_learners_lines(
+    dockerfile: str, expected: list[tuple[str, int]]
+) -> None:
+    """Do heredoc Dockerfiles get hadolint's real findings (no DL1000) on the right lines?"""
+    found = [(f.code, f.line) for f in run_hadolint(dockerfile) if f.code != "DL3059"]
+    assert sorted(found) == sorted(expected)
+
+
+def _write(tmp_path: Path, dockerfile: str) -> Path:
+    path = tmp_path / "Dockerfile"
+    path.write_text(dockerfile)
+    return path
