@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import engine
-from grader.build import run_build
+from grader.build import run_build, step_line
 from grader.build_stream import BuildLog
 from grader.cache_probe import prove_cache
 from grader.checks import CHECK_TITLES, Verdict
 from grader.dockerfile import Dockerfile, DockerfileProblem, read_dockerfile
 from grader.engine import ENGINE_FAULTS, EngineSession, RunningContainer
+from grader.engine.builders import BuilderChoice, BuilderKind
 from grader.errors import EngineError, GradingInterrupted
 from grader.extra_checks import ExtraCheck, ExtraContext, run_extra_checks
 from grader.hadolint import run_hadolint
@@ -59,6 +60,9 @@ class _Grading:
     timings: dict[str, float] = field(default_factory=dict)
     build_steps: list[dict[str, object]] = field(default_factory=list)
     engine_name: str = ""
+    requested_builder: BuilderChoice = "auto"
+    builder: BuilderKind | None = None
+    builder_note: str = ""
     fault: str = ""
     started: float = field(default_factory=time.monotonic)
     dockerfile: Dockerfile | None = None
@@ -86,16 +90,24 @@ def grade(
     *,
     course: Path | None = None,
     progress: Progress | None = None,
+    builder: BuilderChoice | None = None,
 ) -> GradeReport:
-    """Grade ``submission`` (a folder) against an exercise of the course."""
+    """Grade ``submission`` (a folder) against an exercise of the course.
+
+    ``builder`` (auto, buildkit, classic) overrides the spec's choice of builder.
+    """
     spec = find_exercise(exercise, submission, course)
-    return grade_with_spec(spec, submission, progress=progress)
+    return grade_with_spec(spec, submission, progress=progress, builder=builder)
 
 
 def grade_with_spec(
-    spec: ExerciseSpec, submission: Path, *, progress: Progress | None = None
+    spec: ExerciseSpec,
+    submission: Path,
+    *,
+    progress: Progress | None = None,
+    builder: BuilderChoice | None = None,
 ) -> GradeReport:
-    state = _Grading(spec, progress or QuietProgress())
+    state = _Grading(spec, progress or QuietProgress(), requested_builder=builder or spec.builder)
     workspace = prepare_workspace(spec, submission)
     try:
         dockerfile = _static_stage(state, workspace)
@@ -169,6 +181,7 @@ def _engine_stages(state: _Grading, workspace: Workspace, dockerfile: Dockerfile
     try:
         with EngineSession.open() as session:
             state.engine_name = session.describe()
+            state.builder, state.builder_note = session.builder(state.requested_builder)
             engine.sweep(session.client)
             _build_and_probe(state, session, workspace, dockerfile)
     except GradingInterrupted:
@@ -215,25 +228,23 @@ def _build_and_probe(
     tag = f"{session.name('image')}:graded"
     state.progress.stage("Building the image")
     since = time.monotonic()
+    builder = state.builder or BuilderKind.CLASSIC
     outcome = run_build(
         session,
         workspace.path,
         dockerfile,
         tag=tag,
         limits=spec.limits,
+        builder=builder,
         on_event=state.progress.build_event,
     )
     state.timed("build", since)
-    state.verdicts["builds"] = _with_symlink_note(outcome.verdict, workspace)
+    verdict = outcome.verdict
+    if state.builder_note:
+        verdict = replace(verdict, message=verdict.message + state.builder_note)
+    state.verdicts["builds"] = _with_symlink_note(verdict, workspace)
     state.build_log = outcome.log
-    state.build_steps = [
-        step.to_dict(
-            dockerfile.instructions[step.number - 1].line
-            if step.number - 1 < len(dockerfile.instructions)
-            else None
-        )
-        for step in outcome.log.steps
-    ]
+    state.build_steps = [step.to_dict(step_line(dockerfile, step)) for step in outcome.log.steps]
     if outcome.tag is None:
         state.skip(ENGINE_CHECKS, "Skipped: the image did not build.")
         return
@@ -256,7 +267,9 @@ def _build_and_probe(
         since = time.monotonic()
 
         def cache() -> None:
-            proof = prove_cache(session, workspace, dockerfile, spec, state.progress.build_event)
+            proof = prove_cache(
+                session, workspace, dockerfile, spec, builder, state.progress.build_event
+            )
             state.verdicts["cache_app_edit"] = proof.app_edit
             state.verdicts["cache_requirements_edit"] = proof.requirements_edit
 
@@ -267,7 +280,13 @@ def _build_and_probe(
         since = time.monotonic()
 
         def secret() -> None:
-            state.verdicts["secret_not_in_image"] = scan_for_canary(session, tag, workspace.canary)
+            state.verdicts["secret_not_in_image"] = scan_for_canary(
+                session,
+                tag,
+                workspace.canary,
+                dockerfile=dockerfile,
+                base_image=_final_base_image(dockerfile),
+            )
 
         _guard(state, ("secret_not_in_image",), secret)
         state.timed("secrets", since)
@@ -279,6 +298,21 @@ def _build_and_probe(
         _guard(state, ("image_size",), size)
     if spec.extra_checks_path is not None:
         _guard(state, (), lambda: _extra_with_container(state, session, workspace, tag))
+
+
+def _final_base_image(dockerfile: Dockerfile) -> str | None:
+    """The image the final stage starts from, following ``FROM <earlier stage>``."""
+    froms = dockerfile.find("FROM", final_stage=False)
+    names: dict[str, str] = {}
+    image: str | None = None
+    for instruction in froms:
+        words = [w for w in instruction.words() if not w.startswith("--")]
+        image = words[0] if words else None
+        if image is not None and image.lower() in names:
+            image = names[image.lower()]
+        if len(words) >= 3 and words[1].upper() == "AS" and image is not None:
+            names[words[2].lower()] = image
+    return image
 
 
 def _extra_with_container(
@@ -448,5 +482,6 @@ def _report(state: _Grading, submission: Path) -> GradeReport:
         timings=state.timings,
         build_steps=tuple(state.build_steps),
         engine=state.engine_name,
+        builder=state.builder.value if state.builder else "",
         fault=state.fault,
     )

@@ -6,16 +6,18 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.build_stream import BuildLog, StepEvent
+from grader.build_stream import BuildLog, BuildStep, StepEvent
 from grader.checks import Verdict
-from grader.dockerfile import Dockerfile
-from grader.engine import BuildStream, EngineSession
+from grader.dockerfile import Dockerfile, Instruction
+from grader.engine import EngineSession
+from grader.engine.builders import BuilderKind, BuildHandle
+from grader.errors import SubmissionError
 from grader.spec import Limits, MiB
 
-__all__ = ["BuildOutcome", "run_build", "stream_build"]
+__all__ = ["BuildOutcome", "instruction_of", "run_build", "stream_build"]
 
 
 @dataclass
@@ -30,9 +32,9 @@ class BuildOutcome:
 
 
 class _Watchdog:
-    """Stops a build that runs past its wall-clock limit (the SDK only bounds inactivity)."""
+    """Stops a build that runs past its wall-clock limit (the socket has no such limit)."""
 
-    def __init__(self, stream: BuildStream, limit_s: float) -> None:
+    def __init__(self, stream: BuildHandle, limit_s: float) -> None:
         self._stream = stream
         self._limit_s = limit_s
         self._done = threading.Event()
@@ -51,10 +53,9 @@ class _Watchdog:
         if self._done.wait(self._limit_s):
             return
         self.fired = True
-        # Keep killing: the builder may have moved on to the next step meanwhile.
-        while not self._done.is_set():
-            self._stream.kill_running_step()
-            self._done.wait(2)
+        # Closing the connection from here unblocks the reading thread and makes the
+        # engine cancel the build, with either builder.
+        self._stream.cancel()
 
 
 def stream_build(
@@ -63,12 +64,15 @@ def stream_build(
     *,
     tag: str | None,
     limits: Limits,
+    builder: BuilderKind,
     on_event: Callable[[StepEvent], None] = lambda _event: None,
     stop_when: Callable[[BuildLog], bool] = lambda _log: False,
 ) -> tuple[BuildLog, bool]:
     """Run one build; stop early once ``stop_when(log)`` is true. Returns (log, timed_out)."""
-    log = BuildLog(limits.output_head_lines, limits.output_tail_lines)
-    stream = session.build(context_dir, tag=tag, memory_bytes=limits.build_memory_mb * MiB)
+    log = BuildLog(limits.output_head_lines, limits.output_tail_lines, builder=builder.value)
+    stream = session.build(
+        context_dir, tag=tag, memory_bytes=limits.build_memory_mb * MiB, builder=builder
+    )
     try:
         with _Watchdog(stream, limits.build_timeout_s) as watchdog:
             for chunk in stream:
@@ -80,6 +84,9 @@ def stream_build(
         # Closing the stream cancels a build that is still going (early stop, Ctrl-C).
         stream.cancel()
         log.finish()
+        if builder is BuilderKind.BUILDKIT:
+            # BuildKit keeps each uploaded context as a cache record no build reuses.
+            session.remove_build_cache_records(set(), only_contexts=True)
     return log, watchdog.fired
 
 
@@ -90,28 +97,112 @@ def run_build(
     *,
     tag: str,
     limits: Limits,
+    builder: BuilderKind,
     on_event: Callable[[StepEvent], None] = lambda _event: None,
 ) -> BuildOutcome:
+    refused = _unbuildable_here(session, dockerfile, builder)
+    if refused is not None:
+        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, False, refused)
     started = time.monotonic()
-    log, timed_out = stream_build(session, context_dir, tag=tag, limits=limits, on_event=on_event)
+    try:
+        log, timed_out = stream_build(
+            session, context_dir, tag=tag, limits=limits, builder=builder, on_event=on_event
+        )
+    except SubmissionError as exc:
+        # The context cannot be sent as `docker build` would send it (a pattern the CLI
+        # refuses, a name a tar cannot hold): the learner's to fix.
+        verdict = Verdict.failed(exc.message, exc.hint, file=_blamed_file(exc.message))
+        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, False, verdict)
+    note = ""
+    if not log.succeeded and not timed_out and _frontend_not_pulled(log, dockerfile, builder):
+        # Offline, the frontend image a `# syntax=` line names cannot be pulled; the
+        # engine's built-in frontend builds most files: grade with it rather than fail.
+        note = _drop_syntax_directive(context_dir, dockerfile)
+        log, timed_out = stream_build(
+            session, context_dir, tag=tag, limits=limits, builder=builder, on_event=on_event
+        )
     seconds = time.monotonic() - started
     if log.succeeded and not timed_out:
         cached = sum(1 for s in log.steps if s.cached)
         verdict = Verdict.passed(
-            f"Built in {seconds:.1f} s ({len(log.steps)} steps, {cached} from cache)."
+            f"Built with {builder.title} in {seconds:.1f} s ({len(log.steps)} steps, "
+            f"{cached} from cache).{note}"
         )
         return BuildOutcome(log, tag, seconds, False, verdict)
-    return BuildOutcome(
-        log, None, seconds, timed_out, explain_failure(log, dockerfile, limits, timed_out)
+    verdict = explain_failure(log, dockerfile, limits, timed_out)
+    if note:
+        verdict = replace(verdict, message=verdict.message + note)
+    return BuildOutcome(log, None, seconds, timed_out, verdict)
+
+
+def _blamed_file(message: str) -> str:
+    return ".dockerignore" if ".dockerignore" in message else "Dockerfile"
+
+
+def _unbuildable_here(
+    session: EngineSession, dockerfile: Dockerfile, builder: BuilderKind
+) -> Verdict | None:
+    """Syntax this builder cannot read: one clear failed check instead of a parse error."""
+    if builder is BuilderKind.CLASSIC:
+        features = dockerfile.buildkit_only_features()
+        if not features:
+            return None
+        line, what = features[0]
+        return Verdict.failed(
+            f"Line {line} uses {what}, which needs BuildKit; this grade uses the classic "
+            f"builder ({session.describe()} offers no BuildKit, or it was asked for with "
+            "`--builder classic`).",
+            "Grade on an engine with BuildKit (Docker Engine 23+, Docker Desktop) with "
+            "`--builder auto`, or write the step without BuildKit syntax (e.g. `COPY "
+            "requirements.txt .` then `RUN pip install --no-cache-dir -r requirements.txt`).",
+            line=line,
+        )
+    if dockerfile.heredoc_lines and not session.features().frontend_has_heredocs:
+        line = dockerfile.heredoc_lines[0]
+        return Verdict.failed(
+            f"Line {line} uses a heredoc (`<<EOF`), which the Dockerfile frontend built into "
+            f"{session.describe()} cannot read (heredocs need Docker Engine 23 or newer).",
+            "Grade on Docker Engine 23+ / Docker Desktop, or write the commands on one RUN "
+            "line joined with `&&` (continue lines with `\\`).",
+            line=line,
+        )
+    return None
+
+
+_FRONTEND_PULL = re.compile(r"frontend gateway|resolve image config for .*dockerfile", re.I)
+
+
+def _frontend_not_pulled(log: BuildLog, dockerfile: Dockerfile, builder: BuilderKind) -> bool:
+    if builder is not BuilderKind.BUILDKIT or dockerfile.syntax_directive is None:
+        return False
+    return bool(_FRONTEND_PULL.search(log.error or ""))
+
+
+def _drop_syntax_directive(context_dir: Path, dockerfile: Dockerfile) -> str:
+    """Turn the directive into a plain comment in the private copy (line numbers kept)."""
+    assert dockerfile.syntax_directive is not None
+    line, value = dockerfile.syntax_directive
+    path = context_dir / "Dockerfile"
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    lines[line - 1] = "# (syntax directive set aside by the grader)\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    return (
+        f" Line {line} asks for the Dockerfile frontend `{value}`, which cannot be pulled "
+        "here (no registry): the file was built with the engine's built-in frontend instead."
     )
 
 
-def step_line(dockerfile: Dockerfile, step_number: int) -> int | None:
-    """The learner's line of a build step (the classic builder counts every instruction)."""
-    index = step_number - 1
-    if 0 <= index < len(dockerfile.instructions):
-        return dockerfile.instructions[index].line
-    return None
+def instruction_of(dockerfile: Dockerfile, step: BuildStep) -> Instruction | None:
+    """The learner's instruction behind a builder's step, or None when unsure."""
+    if step.key_is_vertex:
+        return dockerfile.buildkit_step(step.stage, step.number, step.instruction)
+    return dockerfile.classic_step(step.number)
+
+
+def step_line(dockerfile: Dockerfile, step: BuildStep) -> int | None:
+    """The learner's line of a build step."""
+    instruction = instruction_of(dockerfile, step)
+    return instruction.line if instruction else None
 
 
 _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -123,7 +214,8 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(COPY failed|ADD failed).*(no such file|not found)|file not found in build "
-            r"context|no source files were specified",
+            r"context|no source files were specified|failed to compute cache key: .*not found|"
+            r"failed to calculate checksum of ref .*not found",
             re.I,
         ),
         "The file named in COPY is not in the exercise folder, or .dockerignore excludes it. "
@@ -157,9 +249,9 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 def explain_failure(
     log: BuildLog, dockerfile: Dockerfile, limits: Limits, timed_out: bool
 ) -> Verdict:
-    step = log.current
-    line = step_line(dockerfile, step.number) if step else None
-    where = f"Step {step.number}/{step.total} `{step.instruction[:120]}`" if step else "The build"
+    step = log.failed_step
+    line = step_line(dockerfile, step) if step else None
+    where = f"{step.label} `{step.instruction[:120]}`" if step else "The build"
     if line:
         where += f" (line {line})"
     tail = step.output.last_lines(15) if step else log.output.last_lines(15)
@@ -185,9 +277,15 @@ def explain_failure(
             line=parse_line,
         )
     if log.error_code == 137 or "code: 137" in error:
+        # BuildKit takes no memory limit through the Engine API: there the engine's own
+        # memory ran out.
+        limit = (
+            "the memory the engine has"
+            if log.builder == BuilderKind.BUILDKIT
+            else f"the build's memory limit of {limits.build_memory_mb} MB"
+        )
         return Verdict.failed(
-            f"{where} was killed (exit 137): it used more than the build's memory limit of "
-            f"{limits.build_memory_mb} MB.",
+            f"{where} was killed (exit 137): it used more than {limit}.",
             "Make the step use less memory (install fewer or lighter packages, avoid loading "
             "data during the build).",
             line=line,
@@ -198,4 +296,11 @@ def explain_failure(
         "Read the output below: the last lines usually say what went wrong. Run the same "
         "command in `docker run -it python:3.11-slim bash` to try it out.",
     )
+    instruction = instruction_of(dockerfile, step) if step else None
+    if instruction is not None and any(
+        source.startswith("..") for source in instruction.copy_sources()
+    ):
+        # BuildKit reads `../x` as `/x` inside the context and reports it missing; the
+        # classic builder says "forbidden path": either way the cause is the `..`.
+        hint = _HINTS[0][1]
     return Verdict.failed(f"{where} failed: {error}", hint, line=line, details=tail)

@@ -1,10 +1,17 @@
-"""Reading the classic builder's JSON stream into steps, cache hits and timings.
+"""Reading a build's JSON stream into steps, cache hits and timings, for either builder.
 
-Pure parsing: no engine here, so it is unit-tested with recorded streams. The stream
-looks like ``{"stream": "Step 3/7 : COPY requirements.txt .\\n"}``, then
-``{"stream": " ---> Using cache\\n"}`` for a cache hit or ``" ---> Running in <id>"``
-when the step executes (an executed COPY shows neither), ``" ---> <image id>"`` when
-the step's layer is ready, ``{"aux": {"ID": …}}`` at the end, or ``{"error": …}``.
+Pure parsing: no engine here, so it is unit-tested with recorded streams.
+
+The classic builder's stream looks like ``{"stream": "Step 3/7 : COPY requirements.txt
+.\\n"}``, then ``{"stream": " ---> Using cache\\n"}`` for a cache hit or ``" ---> Running
+in <id>"`` when the step executes (an executed COPY shows neither), ``" ---> <image id>"``
+when the step's layer is ready, ``{"aux": {"ID": …}}`` at the end, or ``{"error": …}``.
+
+BuildKit's carries ``{"id": "moby.buildkit.trace", "aux": "<base64 protobuf>"}``
+messages (decoded by :mod:`grader.engine.buildkit_trace`): vertexes named
+``[2/6] RUN pip install …`` (``[builder 3/4] …`` in a named stage) with a per-step
+``cached`` flag and start/completion times, and the steps' output as logs; the image
+id comes as ``{"id": "moby.image.id", "aux": {"ID": …}}``.
 """
 
 from __future__ import annotations
@@ -15,9 +22,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.engine.buildkit_trace import TraceUpdate, decode_trace
+
 __all__ = ["BuildLog", "BuildStep", "StepEvent", "TrimmedOutput"]
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$", re.DOTALL)
+# BuildKit pads the number to the width of the total: "[ 2/12] RUN …".
+_VERTEX_STEP = re.compile(
+    r"^\[(?:(?P<stage>[^\s\]]+) )?\s*(?P<n>\d+)/(?P<total>\d+)\] (?P<text>.*)$", re.DOTALL
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LAYER_ID = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 MAX_LINE_CHARS = 2000
@@ -60,26 +73,40 @@ class TrimmedOutput:
 @dataclass
 class BuildStep:
     number: int
-    """1-based step number, as the builder counts them."""
+    """1-based step number, as the builder counts them (BuildKit: within the stage)."""
     total: int
     instruction: str
     """The instruction as the builder printed it, e.g. ``RUN pip install …``."""
+    stage: str | None = None
+    """BuildKit's stage label (``builder``, ``stage-1``); None in a single stage or classic."""
     cached: bool = False
-    """True when the builder reused a cached layer (`` ---> Using cache``)."""
+    """True when the builder reused a cached layer (`` ---> Using cache`` / BuildKit's flag)."""
     executed: bool = False
-    """True when a container ran the step (`` ---> Running in``)."""
+    """True when the step ran (`` ---> Running in``; BuildKit: started, not cached)."""
     started_at: float = 0.0
     seconds: float = 0.0
     layer_id: str | None = None
+    error: str = ""
+    """BuildKit's error for this step, when it failed."""
+    key_is_vertex: bool = False
+    """True for BuildKit steps (identified by a vertex digest, not a number)."""
     output: TrimmedOutput = field(default_factory=TrimmedOutput)
 
     @property
     def keyword(self) -> str:
         return self.instruction.split(" ", 1)[0].upper()
 
+    @property
+    def label(self) -> str:
+        """How the builder names the step: ``Step 3/7`` or ``[builder 2/4]``."""
+        if self.stage is None and not self.key_is_vertex:
+            return f"Step {self.number}/{self.total}"
+        return f"[{self.stage + ' ' if self.stage else ''}{self.number}/{self.total}]"
+
     def to_dict(self, line: int | None = None) -> dict[str, Any]:
         return {
             "step": self.number,
+            "stage": self.stage,
             "instruction": self.instruction,
             "line": line,
             "cached": self.cached,
@@ -100,8 +127,16 @@ class StepEvent:
 class BuildLog:
     """Accumulates one build's stream; :meth:`feed` returns what happened for display."""
 
-    def __init__(self, head_lines: int = 20, tail_lines: int = 40) -> None:
+    def __init__(
+        self, head_lines: int = 20, tail_lines: int = 40, builder: str = "classic"
+    ) -> None:
+        self.builder = builder
+        """``classic`` or ``buildkit``: which stream format :meth:`feed` reads."""
         self.steps: list[BuildStep] = []
+        self.warnings: list[str] = []
+        self._vertexes: dict[str, BuildStep] = {}
+        self._vertexes_done: set[str] = set()
+        self._vertex_pending: dict[str, str] = {}
         self.image_id: str | None = None
         self.error: str | None = None
         self.error_code: int | None = None
@@ -115,11 +150,18 @@ class BuildLog:
         return self.steps[-1] if self.steps else None
 
     @property
+    def failed_step(self) -> BuildStep | None:
+        """The step to blame for a failure: the one that reported an error, else the last."""
+        return next((s for s in reversed(self.steps) if s.error), None) or self.current
+
+    @property
     def succeeded(self) -> bool:
         return self.error is None and self.image_id is not None
 
     def feed(self, chunk: dict[str, Any], now: float | None = None) -> list[StepEvent]:
         now = time.monotonic() if now is None else now
+        if self.builder == "buildkit" and "error" not in chunk:
+            return self._feed_buildkit(chunk, now)
         events: list[StepEvent] = []
         if "error" in chunk:
             self._finish_step(now)
@@ -127,7 +169,7 @@ class BuildLog:
             detail = chunk.get("errorDetail") or {}
             self.error_code = detail.get("code") if isinstance(detail, dict) else None
             self.parse_error = bool(chunk.get("parse_error"))
-            events.append(StepEvent("error", self.current, self.error))
+            events.append(StepEvent("error", self.failed_step, self.error))
             return events
         aux = chunk.get("aux")
         if isinstance(aux, dict) and "ID" in aux:
@@ -143,10 +185,101 @@ class BuildLog:
 
     def finish(self, now: float | None = None) -> None:
         """Close the last step's timing (call once the stream has ended)."""
+        now = time.monotonic() if now is None else now
         if self._pending:
-            self._line(self._pending, time.monotonic() if now is None else now)
+            self._line(self._pending, now)
             self._pending = ""
-        self._finish_step(time.monotonic() if now is None else now)
+        for digest, text in list(self._vertex_pending.items()):
+            if text:
+                self._vertex_output(digest, text)
+        self._vertex_pending.clear()
+        if self.builder == "buildkit":
+            for step in self.steps:
+                if step.executed and step.seconds == 0.0:
+                    step.seconds = max(0.0, now - step.started_at)
+            return
+        self._finish_step(now)
+
+    # --- BuildKit -------------------------------------------------------------------------
+
+    def _feed_buildkit(self, chunk: dict[str, Any], now: float) -> list[StepEvent]:
+        aux = chunk.get("aux")
+        if chunk.get("id") == "moby.image.id" and isinstance(aux, dict) and "ID" in aux:
+            self.image_id = str(aux["ID"])
+            return []
+        if chunk.get("id") != "moby.buildkit.trace":
+            # "Successfully tagged …" and similar plain lines.
+            text = chunk.get("stream")
+            if isinstance(text, str) and text.strip() and not text.startswith("Successfully"):
+                self.output.add(_ANSI.sub("", text).rstrip("\n"))
+            return []
+        update = decode_trace(aux)
+        return self._apply_trace(update, now) if update is not None else []
+
+    def _apply_trace(self, update: TraceUpdate, now: float) -> list[StepEvent]:
+        events: list[StepEvent] = []
+        for vertex in update.vertexes:
+            step = self._vertexes.get(vertex.digest)
+            if step is None:
+                match = _VERTEX_STEP.match(vertex.name)
+                if match is None:
+                    # "[internal] load metadata …", "exporting to image": not Dockerfile steps,
+                    # but their errors (a base image that cannot be found) still count.
+                    if vertex.error:
+                        self.output.add(f"{vertex.name}: {vertex.error}")
+                    continue
+                step = BuildStep(
+                    number=int(match.group("n")),
+                    total=int(match.group("total")),
+                    instruction=" ".join(match.group("text").split()),
+                    stage=match.group("stage"),
+                    started_at=now,
+                    output=TrimmedOutput(self._head, self._tail),
+                    key_is_vertex=True,
+                )
+                self._vertexes[vertex.digest] = step
+                self.steps.append(step)
+            events += self._vertex_changed(step, vertex, now)
+            if (
+                vertex.completed is not None
+                and (step.cached or step.executed)
+                and vertex.digest not in self._vertexes_done
+            ):
+                self._vertexes_done.add(vertex.digest)
+                events.append(StepEvent("done", step))
+        for log in update.logs:
+            pending = self._vertex_pending.get(log.vertex, "") + _ANSI.sub("", log.text)
+            *lines, rest = pending.split("\n")
+            self._vertex_pending[log.vertex] = rest
+            for line in lines:
+                events += self._vertex_output(log.vertex, line)
+        self.warnings += [w.text for w in update.warnings if w.text]
+        return events
+
+    def _vertex_changed(self, step: BuildStep, vertex: Any, now: float) -> list[StepEvent]:
+        events: list[StepEvent] = []
+        if vertex.cached and not step.cached:
+            # BuildKit reports a cache hit as started and cached at once.
+            step.cached, step.executed = True, False
+            step.seconds = 0.0
+            events += [StepEvent("start", step), StepEvent("cached", step)]
+        elif vertex.started is not None and not vertex.cached and not step.executed:
+            step.executed = True
+            step.started_at = now
+            events += [StepEvent("start", step), StepEvent("running", step)]
+        if vertex.error and not step.error:
+            step.error = vertex.error
+        if vertex.completed is not None and vertex.started is not None and not step.cached:
+            step.seconds = max(0.0, vertex.completed - vertex.started)
+        return events
+
+    def _vertex_output(self, digest: str, line: str) -> list[StepEvent]:
+        line = line.rstrip("\r")
+        step = self._vertexes.get(digest)
+        self.output.add(line)
+        if step is not None:
+            step.output.add(line)
+        return [StepEvent("output", step, line)] if line.strip() else []
 
     def _finish_step(self, now: float) -> None:
         step = self.current

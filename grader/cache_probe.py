@@ -6,8 +6,11 @@
 
 The engine's cache is shared by every build on the machine, so the edits carry a
 value unique to this run: no earlier build can have cached them. Each probe build
-stops as soon as the install step shows ``Using cache`` or ``Running in``: no need
-to wait for a full reinstall once the verdict is known.
+stops as soon as the install step shows whether it came from the cache: no need to
+wait for a full reinstall once the verdict is known. The verdict comes from
+BuildKit's per-step ``cached`` flag, or the classic builder's ``Using cache`` line;
+the install step is found by what it does (see ``dependency_install_step``), in
+whichever stage feeds the final image.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grader.build import step_line, stream_build
+from grader.build import instruction_of, stream_build
 from grader.build_stream import BuildLog, BuildStep, StepEvent
 from grader.checks import Verdict
 from grader.dockerfile import Dockerfile, Instruction
 from grader.engine import EngineSession
+from grader.engine.builders import BuilderKind
 from grader.spec import ExerciseSpec
 from grader.static_rules import dependency_install_step
 from grader.workspace import Workspace
@@ -33,57 +37,69 @@ __all__ = ["CacheProof", "prove_cache"]
 class CacheProof:
     app_edit: Verdict
     requirements_edit: Verdict
-    seconds: float = 0.0
 
 
-def _install_ran(step_number: int) -> Callable[[BuildLog], bool]:
-    """Stop once the install step executes: the verdict is known, the reinstall is not needed.
+@dataclass(frozen=True)
+class _Probe:
+    """What every probe build shares."""
 
-    A cached install is not stopped: the steps after it are quick, and a build that
-    ends normally tells us every layer it made, so that they can be removed.
-    """
+    session: EngineSession
+    workspace: Workspace
+    dockerfile: Dockerfile
+    spec: ExerciseSpec
+    install: Instruction
+    builder: BuilderKind
+    on_event: Callable[[StepEvent], None]
 
-    def ran(log: BuildLog) -> bool:
-        step = log.current
-        return step is not None and step.number == step_number and step.executed
-
-    return ran
-
-
-def _probe(
-    session: EngineSession,
-    workspace: Workspace,
-    spec: ExerciseSpec,
-    edit_file: str,
-    step_number: int,
-    on_event: Callable[[StepEvent], None],
-) -> tuple[BuildLog, bool]:
-    copy = workspace.copy(f"probe-{uuid.uuid4().hex[:8]}")
-    try:
-        target = copy / edit_file
-        with target.open("a", encoding="utf-8") as handle:
-            handle.write(f"\n# cache probe {uuid.uuid4().hex}\n")
-        log, timed_out = stream_build(
-            session,
-            copy,
-            tag=None,
-            limits=spec.limits,
-            on_event=on_event,
-            stop_when=_install_ran(step_number),
+    def install_step(self, log: BuildLog) -> BuildStep | None:
+        return next(
+            (s for s in log.steps if instruction_of(self.dockerfile, s) == self.install), None
         )
-    finally:
-        shutil.rmtree(copy, ignore_errors=True)
-        # Layers made only by this probe (an edited COPY …) are of no use to anyone.
-        session.remove_build_containers()
-    if log.image_id:
-        session.remove_image(log.image_id, keep_cache=False)
-    else:
-        session.remove_image_ids(log.new_layer_ids())
-    return log, timed_out
 
+    def verdict_known(self, log: BuildLog) -> bool:
+        """Stop once the install step shows its fate: the reinstall itself is not needed.
 
-def _step(log: BuildLog, number: int) -> BuildStep | None:
-    return next((s for s in log.steps if s.number == number), None)
+        The classic builder's cached install is not stopped: the steps after it are
+        quick, and a build that ends normally names every layer it made, so that they
+        can be removed. BuildKit's probe records are found in its cache instead.
+        """
+        step = self.install_step(log)
+        if step is None:
+            return False
+        return step.executed or (self.builder is BuilderKind.BUILDKIT and step.cached)
+
+    def run(self, edit_file: str) -> tuple[BuildLog, bool]:
+        session = self.session
+        copy = self.workspace.copy(f"probe-{uuid.uuid4().hex[:8]}")
+        records_before = (
+            {str(r.get("ID")) for r in session.build_cache_records()}
+            if self.builder is BuilderKind.BUILDKIT
+            else set()
+        )
+        try:
+            target = copy / edit_file
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(f"\n# cache probe {uuid.uuid4().hex}\n")
+            log, timed_out = stream_build(
+                session,
+                copy,
+                tag=None,
+                limits=self.spec.limits,
+                builder=self.builder,
+                on_event=self.on_event,
+                stop_when=self.verdict_known,
+            )
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+            # Layers made only by this probe (an edited COPY …) are of no use to anyone.
+            session.remove_build_containers()
+        if log.image_id:
+            session.remove_image(log.image_id, keep_cache=False)
+        elif self.builder is BuilderKind.CLASSIC:
+            session.remove_image_ids(log.new_layer_ids())
+        if self.builder is BuilderKind.BUILDKIT:
+            session.remove_build_cache_records(records_before, only_contexts=False)
+        return log, timed_out
 
 
 def prove_cache(
@@ -91,6 +107,7 @@ def prove_cache(
     workspace: Workspace,
     dockerfile: Dockerfile,
     spec: ExerciseSpec,
+    builder: BuilderKind,
     on_event: Callable[[StepEvent], None] = lambda _event: None,
 ) -> CacheProof:
     install = dependency_install_step(dockerfile, spec.dependency_file)
@@ -101,33 +118,19 @@ def prove_cache(
             f"{spec.dependency_file}` before copying the app code.",
         )
         return CacheProof(verdict, verdict)
-    step_number = dockerfile.instructions.index(install) + 1
-    if step_line(dockerfile, step_number) != install.line:
-        return CacheProof(
-            *(
-                2
-                * [
-                    Verdict.error(
-                        "Could not match the builder's steps to the Dockerfile's lines.",
-                        "Not your mistake: report it to your teacher with this Dockerfile.",
-                    )
-                ]
-            )
-        )
-    app_edit = _app_edit(session, workspace, dockerfile, spec, install, step_number, on_event)
-    requirements_edit = _requirements_edit(session, workspace, spec, install, step_number, on_event)
-    return CacheProof(app_edit, requirements_edit)
+    probe = _Probe(session, workspace, dockerfile, spec, install, builder, on_event)
+    return CacheProof(_app_edit(probe), _requirements_edit(probe))
 
 
 def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
     if not log.steps and log.error is None:
-        # Podman/buildah and BuildKit-only set-ups answer the build API without the
-        # classic builder's "Step N/M" and "Using cache" lines: nothing to judge by.
+        # An engine that answers the build API in neither builder's format (Podman's
+        # buildah prints "STEP 1/5:") reports no cache hits: nothing to judge by.
         return Verdict.error(
             f"The engine rebuilt the copy with {edit} but did not report its build steps, so "
             "cache hits cannot be seen.",
-            "The cache proof needs the Engine API's classic builder (Docker Engine, Docker "
-            "Desktop, Colima with the docker runtime). Grade on one of those.",
+            "The cache proof needs Docker Engine's BuildKit or classic builder (Docker "
+            "Desktop, Docker Engine, Colima with the docker runtime). Grade on one of those.",
         )
     reason = "it ran out of time" if timed_out else (log.error or "it stopped early")
     return Verdict.error(
@@ -137,25 +140,18 @@ def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
     )
 
 
-def _app_edit(
-    session: EngineSession,
-    workspace: Workspace,
-    dockerfile: Dockerfile,
-    spec: ExerciseSpec,
-    install: Instruction,
-    step_number: int,
-    on_event: Callable[[StepEvent], None],
-) -> Verdict:
+def _app_edit(probe: _Probe) -> Verdict:
+    spec, install = probe.spec, probe.install
     edit = f"an edit to {spec.app_code_file}"
-    log, timed_out = _probe(session, workspace, spec, spec.app_code_file, step_number, on_event)
-    step = _step(log, step_number)
+    log, timed_out = probe.run(spec.app_code_file)
+    step = probe.install_step(log)
     if step is None or not (step.cached or step.executed):
         return _unreached(log, timed_out, edit)
     if step.cached:
         return Verdict.passed(
             f"After {edit}, `{step.instruction[:80]}` (line {install.line}) came from the cache."
         )
-    culprit = _first_miss(log, dockerfile, step_number)
+    culprit = _first_miss(log, probe)
     return Verdict.failed(
         f"After {edit}, the dependency install on line {install.line} ran again"
         + (
@@ -171,34 +167,31 @@ def _app_edit(
     )
 
 
-def _first_miss(log: BuildLog, dockerfile: Dockerfile, before_step: int) -> Instruction | None:
-    """The first step before the install that did not come from the cache."""
+def _first_miss(log: BuildLog, probe: _Probe) -> Instruction | None:
+    """The first step of the install's stage, before it, that did not come from the cache."""
+    install = probe.install
     for step in log.steps:
-        if step.number >= before_step:
-            break
+        instruction = instruction_of(probe.dockerfile, step)
+        if instruction is None or instruction.stage != install.stage:
+            continue
+        if instruction.line >= install.line:
+            continue
         if not step.cached and step.keyword != "FROM":
-            index = step.number - 1
-            return dockerfile.instructions[index] if index < len(dockerfile.instructions) else None
+            return instruction
     return None
 
 
-def _requirements_edit(
-    session: EngineSession,
-    workspace: Workspace,
-    spec: ExerciseSpec,
-    install: Instruction,
-    step_number: int,
-    on_event: Callable[[StepEvent], None],
-) -> Verdict:
+def _requirements_edit(probe: _Probe) -> Verdict:
+    spec, install = probe.spec, probe.install
     edit = f"an edit to {spec.dependency_file}"
-    if not (workspace.path / spec.dependency_file).is_file():
+    if not (probe.workspace.path / spec.dependency_file).is_file():
         return Verdict.error(
             f"{spec.dependency_file} is missing from the build context.",
             f"Restore {spec.dependency_file} from the starter project (`git checkout -- "
             f"{spec.dependency_file}`) and grade again.",
         )
-    log, timed_out = _probe(session, workspace, spec, spec.dependency_file, step_number, on_event)
-    step = _step(log, step_number)
+    log, timed_out = probe.run(spec.dependency_file)
+    step = probe.install_step(log)
     if step is None or not (step.cached or step.executed):
         return _unreached(log, timed_out, edit)
     if step.executed:

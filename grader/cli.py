@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="report format (default: text)",
     )
+    check.add_argument(
+        "--builder",
+        choices=("auto", "buildkit", "classic"),
+        help="the builder to grade with (default: the exercise's choice, normally auto: "
+        "BuildKit wherever the engine offers it)",
+    )
     check.add_argument("--output", type=Path, help="write the report to this file")
     check.add_argument(
         "--no-progress", action="store_true", help="do not show build progress while grading"
@@ -104,7 +110,37 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--all", action="store_true", help="remove every resource of the grader, not only stale"
     )
+    _add_nested_parser(engine_commands)
     return parser
+
+
+NESTED_FLAVOURS = ("modern", "modern-containerd", "podman")
+
+
+def _add_nested_parser(engine_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    nested = engine_commands.add_parser(
+        "nested",
+        help="run Docker Engine 26 or Podman 5 nested in a container on this engine (offline)",
+        description="Bring up the engines learners have, from Debian trixie packages, as "
+        "containers on the host engine; their API is at the container's bridge IP.",
+    )
+    nested_commands = nested.add_subparsers(dest="nested_command", required=True)
+    up = nested_commands.add_parser(
+        "up", help="start (or find) a nested engine; the last line printed is DOCKER_HOST=…"
+    )
+    up.add_argument("--flavour", choices=NESTED_FLAVOURS, required=True)
+    down = nested_commands.add_parser(
+        "down", help="remove a nested engine's container and data volume"
+    )
+    down.add_argument(
+        "--flavour",
+        choices=NESTED_FLAVOURS,
+        action="append",
+        required=True,
+        help="the flavour to stop (repeat for several)",
+    )
+    down.add_argument("--purge", action="store_true", help="also remove the engine's image")
+    nested_commands.add_parser("status", help="list the nested engines and their DOCKER_HOST")
 
 
 def _raise_on_sigterm() -> None:
@@ -139,6 +175,8 @@ def _engine(args: argparse.Namespace) -> int:
     from grader.provision.base_image import ensure_base_image
     from grader.provision.daemon import ensure_engine
 
+    if args.engine_command == "nested":
+        return _nested(args)
     if args.engine_command == "status":
         version = engine.server_version_or_none()
         if version is None:
@@ -174,6 +212,39 @@ def _engine(args: argparse.Namespace) -> int:
         f"{report.volumes} volumes and {report.networks} networks."
     )
     return EXIT_OK
+
+
+def _nested(args: argparse.Namespace) -> int:
+    from grader import engine
+    from grader.provision import nested_engine
+    from grader.provision.daemon import ensure_engine
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if args.nested_command == "up":
+        ensure_engine(say)
+    client = engine.connect()
+    try:
+        if args.nested_command == "up":
+            started = nested_engine.start(client, args.flavour, say)
+            # The last line, for `eval`/`export` and for `make modern-engine | tail -1`.
+            say(nested_engine.docker_host_line(started.address))
+            return EXIT_OK
+        if args.nested_command == "down":
+            for name in dict.fromkeys(args.flavour):
+                nested_engine.stop(client, name, purge=args.purge, say=say)
+            return EXIT_OK
+        for item in nested_engine.status(client):
+            where = f" DOCKER_HOST={item.docker_host}" if item.docker_host else ""
+            server = f" {item.server}" if item.server else ""
+            if item.state == "running" and item.server is None:
+                server = " (its API does not answer)"
+            image = "image present" if item.image_present else "no image"
+            say(f"{item.flavour}: {item.state}{server}{where} [{image}]")
+        return EXIT_OK
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,13 @@ def _publish_to_github(report: GradeReport, submission: Path) -> None:
 def check(args: argparse.Namespace) -> int:
     progress = progress_for(not args.no_progress)
     try:
-        report = grade(args.directory, args.exercise, course=args.course, progress=progress)
+        report = grade(
+            args.directory,
+            args.exercise,
+            course=args.course,
+            progress=progress,
+            builder=args.builder,
+        )
     except EngineUnavailable as exc:
         report = GradeReport.from_error(exc, submission=str(args.directory))
     except GraderError:

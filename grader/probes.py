@@ -98,7 +98,7 @@ def _answers(
             ), successes
         successes += 1
     return Verdict.passed(
-        f"{successes} predictions answered as expected through a port published on 127.0.0.1."
+        f"{successes} predictions answered as expected through the published port."
     ), successes
 
 

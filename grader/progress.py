@@ -37,9 +37,7 @@ def _step_line(event: StepEvent) -> str:
     if step is None:
         return event.text
     state = "cached" if step.cached else ("ran" if step.executed else "done")
-    return (
-        f"  Step {step.number}/{step.total} {step.instruction[:70]} … {state} ({step.seconds:.1f}s)"
-    )
+    return f"  {step.label} {step.instruction[:70]} … {state} ({step.seconds:.1f}s)"
 
 
 class PlainProgress:
@@ -77,7 +75,7 @@ class LiveProgress:
     def build_event(self, event: StepEvent) -> None:
         step = event.step
         if event.kind == "start" and step is not None:
-            self._current = f"Step {step.number}/{step.total} {step.instruction[:70]}"
+            self._current = f"{step.label} {step.instruction[:70]}"
             self._since = time.monotonic()
         elif event.kind == "done":
             colour = "green" if step is not None and step.cached else "white"

@@ -85,8 +85,17 @@ class GradeReport:
     """Per-step build data: number, instruction, line, cached, seconds."""
     engine: str = ""
     """The engine the grade ran on, e.g. ``Docker 20.10.24 (linux/amd64)``."""
+    builder: str = ""
+    """The builder that built the image: ``buildkit`` or ``classic`` (empty if none ran)."""
     fault: str = ""
     """Set when the grader itself failed: the reason, for the report's header."""
+
+    @property
+    def graded_on(self) -> str:
+        """The engine and builder, e.g. ``Docker Engine 26.1.5 (…) with BuildKit``."""
+        builders = {"buildkit": "BuildKit", "classic": "the classic builder"}
+        with_builder = f" with {builders.get(self.builder, self.builder)}" if self.builder else ""
+        return f"{self.engine}{with_builder}" if self.engine else ""
 
     @property
     def score(self) -> float:
@@ -120,6 +129,7 @@ class GradeReport:
             "max_score": self.max_score,
             "passed": self.required_passed and not self.has_errors,
             "engine": self.engine,
+            "builder": self.builder,
             "fault": self.fault,
             "checks": [c.to_dict() for c in self.checks],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
@@ -147,6 +157,7 @@ class GradeReport:
             timings=dict(data.get("timings", {})),
             build_steps=tuple(data.get("build_steps", [])),
             engine=data.get("engine", ""),
+            builder=data.get("builder", ""),
             fault=data.get("fault", ""),
         )
 

@@ -40,7 +40,12 @@ class Limits(_Strict):
     """Time and resource limits; every one is reported in the feedback when hit."""
 
     build_timeout_s: float = Field(600, gt=0, description="Wall-clock limit of one build.")
-    build_memory_mb: int = Field(2048, gt=0, description="Memory limit of each build step.")
+    build_memory_mb: int = Field(
+        2048,
+        gt=0,
+        description="Memory limit of each build step (the classic builder only: BuildKit "
+        "takes no memory limit through the Engine API).",
+    )
     run_memory_mb: int = Field(512, gt=0, description="Memory limit of the app (no swap).")
     run_cpus: float = Field(1.0, gt=0, description="CPUs the app may use.")
     run_pids: int = Field(256, gt=0, description="Most processes/threads in the app container.")
@@ -108,6 +113,11 @@ class ExerciseSpec(_Strict):
     learner_files: list[str] = Field(
         default_factory=lambda: ["Dockerfile", ".dockerignore", "Makefile", "*.sh"],
         description="Files the learner writes (glob patterns); any other change is reported.",
+    )
+    builder: Literal["auto", "buildkit", "classic"] = Field(
+        "auto",
+        description="The builder to grade with: BuildKit wherever the engine offers it "
+        "(auto), or one of them; `grader check --builder` overrides it.",
     )
     limits: Limits = Field(default_factory=Limits)
     probes: list[Probe] = Field(default_factory=list, description="Requests that must succeed.")

@@ -44,4 +44,7 @@ def render_annotations(report: GradeReport, submission: Path, root: Path | None 
 def render_outputs(report: GradeReport) -> str:
     """``name=value`` lines for $GITHUB_OUTPUT."""
     passed = "true" if report.exit_code == 0 else "false"
-    return f"score={report.score:g}\nmax_score={report.max_score:g}\npassed={passed}\n"
+    return (
+        f"score={report.score:g}\nmax_score={report.max_score:g}\npassed={passed}\n"
+        f"builder={report.builder}\n"
+    )

@@ -19,7 +19,12 @@ def render(report: GradeReport) -> str:
         time=f"{report.timings.get('total', 0.0):.2f}",
     )
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("score", report.score), ("max_score", report.max_score)):
+    for name, value in (
+        ("score", report.score),
+        ("max_score", report.max_score),
+        ("engine", report.engine),
+        ("builder", report.builder),
+    ):
         ET.SubElement(properties, "property", name=name, value=str(value))
     for check in report.checks:
         case = ET.SubElement(

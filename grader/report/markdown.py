@@ -16,6 +16,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _step_label(step: dict[str, object]) -> str:
+    """``3``, or ``builder 2`` for a step of a named BuildKit stage."""
+    return f"{step['stage']} {step['step']}" if step.get("stage") else str(step["step"])
+
+
 def render(report: GradeReport) -> str:
     verdict = (
         "passed"
@@ -61,10 +66,10 @@ def render(report: GradeReport) -> str:
         ]
         for step in report.build_steps:
             lines.append(
-                f"| {step['step']} | {step.get('line') or ''} | `{_cell(str(step['instruction'])[:70])}` | "
+                f"| {_step_label(step)} | {step.get('line') or ''} | `{_cell(str(step['instruction'])[:70])}` | "
                 f"{'hit' if step.get('cached') else 'miss'} | {float(step.get('seconds', 0)):.1f} |"
             )
         lines += ["", "</details>"]
-    if report.engine:
-        lines += ["", f"<sub>Graded on {report.engine}.</sub>"]
+    if report.graded_on:
+        lines += ["", f"<sub>Graded on {report.graded_on}.</sub>"]
     return "\n".join(lines) + "\n"

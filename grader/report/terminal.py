@@ -59,7 +59,7 @@ def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str
     )
     timing = report.timings.get("total")
     footer = outcome + (f" Graded in {timing:.0f} s" if timing else "")
-    footer += f" on {report.engine}." if report.engine else "."
+    footer += f" on {report.graded_on}." if report.graded_on else "."
     parts.append(Text("\n" + footer, style="bold"))
     console.print(Group(*parts))  # type: ignore[arg-type]
     return buffer.getvalue()

@@ -15,6 +15,7 @@ import pytest
 from grader.api import grade
 from grader.build_stream import BuildLog
 from grader.engine import LABEL_RUN, EngineSession, RunId
+from grader.engine.builders import BuilderKind
 from grader.results import CheckStatus
 from grader.secret_scan import scan_for_canary
 from grader.spec import load_spec
@@ -35,17 +36,25 @@ def test_reference_solution_scores_full_marks() -> None:
     assert set(report.timings) >= {"static", "build", "run", "cache", "total"}
 
 
-def test_reference_image_runs_as_non_root_without_env_file(docker_client) -> None:
+@pytest.mark.parametrize("builder", list(BuilderKind))
+def test_reference_image_runs_as_non_root_without_env_file(
+    docker_client, builder: BuilderKind
+) -> None:
     """Is the image FROM python:3.11-slim, non-root, and free of the .env planted beside it?"""
     workspace = prepare_workspace(SPEC, ROOT / "solutions" / "model-api")
     try:
         with EngineSession.open() as session:
             tag = f"{session.name('reference')}:test"
-            log = BuildLog()
-            for chunk in session.build(workspace.path, tag=tag, memory_bytes=2 * 1024**3):
+            log = BuildLog(builder=builder.value)
+            build = session.build(
+                workspace.path, tag=tag, memory_bytes=2 * 1024**3, builder=builder
+            )
+            for chunk in build:
                 log.feed(chunk)
             assert log.succeeded, log.error
-            assert log.steps[0].instruction == "FROM python:3.11-slim"
+            # BuildKit names the image in full: docker.io/library/python:3.11-slim.
+            assert log.steps[0].keyword == "FROM"
+            assert log.steps[0].instruction.endswith("python:3.11-slim")
             config = session.image_attrs(tag)["Config"]
             assert config["User"] == "appuser"
             assert "8000/tcp" in config["ExposedPorts"]

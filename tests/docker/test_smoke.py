@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from grader.build_stream import BuildLog
 from grader.engine import LABEL_RUN, EngineSession
+from grader.engine.builders import BuilderKind
 
 
-def test_tiny_image_pip_installs_a_pinned_package_and_runs(tmp_path: Path, docker_client) -> None:
+@pytest.mark.parametrize("builder", list(BuilderKind))
+def test_tiny_image_pip_installs_a_pinned_package_and_runs(
+    tmp_path: Path, docker_client, builder: BuilderKind
+) -> None:
     """Can an image FROM python:3.11-slim install from requirements.txt and run it?"""
     (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
     (tmp_path / "Dockerfile").write_text(
@@ -19,8 +25,8 @@ def test_tiny_image_pip_installs_a_pinned_package_and_runs(tmp_path: Path, docke
     )
     with EngineSession.open() as session:
         tag = f"{session.name('smoke')}:test"
-        log = BuildLog()
-        for chunk in session.build(tmp_path, tag=tag, memory_bytes=1024**3):
+        log = BuildLog(builder=builder.value)
+        for chunk in session.build(tmp_path, tag=tag, memory_bytes=1024**3, builder=builder):
             log.feed(chunk)
         assert log.succeeded, log.error or log.output.text()
         container = session.client.containers.run(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from grader.build_stream import BuildLog, TrimmedOutput
 
 # Recorded from dockerd 20.10 (classic builder, docker SDK api.build(decode=True)).
@@ -123,3 +126,78 @@ def test_engine_without_step_lines_is_an_error_for_the_cache_proof() -> None:
     verdict = _unreached(log, False, "an edit to app/main.py")
     assert verdict.status is CheckStatus.ERROR
     assert "classic builder" in verdict.hint
+
+
+# --- BuildKit ------------------------------------------------------------------------------
+
+RECORDINGS = Path(__file__).parent / "recordings"
+
+
+def _recorded(name: str) -> list[dict]:
+    """A build's raw Engine API stream, recorded from dockerd 20.10 with BuildKit."""
+    lines = (RECORDINGS / name).read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_buildkit_cache_hits_come_from_the_cached_flag() -> None:
+    """After an app edit, are the steps before the app COPY cached and the COPY re-run?"""
+    log = _feed(
+        _recorded("buildkit-20.10--app-edit-install-cached.jsonl"), BuildLog(builder="buildkit")
+    )
+    assert log.succeeded
+    assert log.image_id is not None
+    assert log.image_id.startswith("sha256:")
+    # BuildKit reports the base image as resolved afresh (started, not cached).
+    assert [(s.number, s.keyword, s.cached, s.executed) for s in log.steps] == [
+        (1, "FROM", False, True),
+        (2, "WORKDIR", True, False),
+        (3, "COPY", True, False),
+        (4, "RUN", True, False),
+        (5, "RUN", True, False),
+        (6, "COPY", False, True),
+        (7, "COPY", False, True),
+    ]
+    assert log.steps[3].instruction == "RUN pip install --no-cache-dir -r requirements.txt"
+    assert all(s.stage is None and s.total == 7 for s in log.steps)
+    assert log.steps[3].label == "[4/7]"
+
+
+def test_buildkit_stage_labels_are_kept() -> None:
+    """Are the steps of a named and an unnamed stage told apart, as BuildKit names them?"""
+    log = _feed(
+        _recorded("buildkit-20.10--multi-stage-app-edit.jsonl"), BuildLog(builder="buildkit")
+    )
+    labels = {(s.stage, s.number): s for s in log.steps}
+    install = labels[("builder", 4)]
+    assert install.keyword == "RUN"
+    assert install.cached
+    assert "/opt/venv/bin/pip install" in install.instruction
+    assert labels[("stage-1", 5)].instruction == "COPY . ."
+    assert not labels[("stage-1", 5)].cached
+    assert install.label == "[builder 4/4]"
+
+
+def test_buildkit_failure_names_the_step_and_keeps_its_output() -> None:
+    """Does a failing RUN become the failed step, with its output and the engine's error?"""
+    log = _feed(_recorded("buildkit-20.10--run-fails.jsonl"), BuildLog(builder="buildkit"))
+    assert not log.succeeded
+    assert log.error is not None
+    assert "exit code: 2" in log.error
+    step = log.failed_step
+    assert step is not None
+    assert (step.number, step.keyword) == (3, "RUN")
+    assert step.error
+    assert "about to fail" in step.output.text()
+    assert "No such file or directory" in step.output.text()
+
+
+def test_buildkit_done_is_announced_once_per_step() -> None:
+    """BuildKit repeats a finished vertex: is each step still shown as done only once?"""
+    log = BuildLog(builder="buildkit")
+    done = [
+        e.step.number
+        for chunk in _recorded("buildkit-20.10--app-edit-install-cached.jsonl")
+        for e in log.feed(chunk, now=0.0)
+        if e.kind == "done" and e.step is not None
+    ]
+    assert sorted(done) == [1, 2, 3, 4, 5, 6, 7]

@@ -23,7 +23,9 @@ def test_annotations_point_at_the_learners_lines(tmp_path: Path) -> None:
     assert lines[1].startswith("::warning file=exercises/model-api/Dockerfile,line=6,")
     assert any("title=The .env file does not end up in the image::" in line for line in lines)
     assert not any("The image builds" in line for line in lines)
-    assert render_outputs(sample_report()) == "score=10\nmax_score=30\npassed=false\n"
+    assert render_outputs(sample_report()) == (
+        "score=10\nmax_score=30\npassed=false\nbuilder=buildkit\n"
+    )
 
 
 def test_students_are_found_in_classroom_and_nbgrader_layouts(tmp_path: Path) -> None:

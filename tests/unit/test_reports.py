@@ -91,6 +91,7 @@ def sample_report() -> GradeReport:
             },
         ),
         engine="Docker Engine 20.10.24 (linux/amd64, API 1.41)",
+        builder="buildkit",
     )
 
 
