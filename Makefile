@@ -58,8 +58,31 @@ lessons: $(STAMP) ## Regenerate the learner notebooks in lessons/ from solutions
 	for lesson in $(LESSON_NAMES); do $(BIN)/nbgrader generate_assignment $$lesson --force || exit 1; done
 	rm -f gradebook.db
 
-bench: engine ## Time grader check against the bare docker CLI, cold and warm
+bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder
 	$(BIN)/python benchmarks/grade_vs_docker.py
+	$(BIN)/python benchmarks/builders.py
 
 clean-engine: $(STAMP) ## Remove every container, volume, network and image the grader left behind
 	$(BIN)/grader engine sweep --all
+
+# Nested engines (grader/provision/nested_engine.py): Docker Engine 26 / Podman 5 from
+# Debian trixie packages, in containers on the host engine; no registry needed.
+.PHONY: modern-engine modern-engine-stop podman-engine podman-engine-stop
+MODERN_FLAVOURS := overlay2=modern containerd=modern-containerd
+modern_flavour = $(patsubst $(1)=%,%,$(filter $(1)=%,$(MODERN_FLAVOURS)))
+
+modern-engine: $(STAMP) ## Start Docker Engine 26 nested (FLAVOUR=overlay2|containerd); last line: DOCKER_HOST=…
+	@flavour="$(call modern_flavour,$(or $(FLAVOUR),overlay2))"; \
+	if [ -z "$$flavour" ]; then echo "FLAVOUR must be overlay2 or containerd, not '$(FLAVOUR)'" >&2; exit 2; fi; \
+	$(BIN)/grader engine nested up --flavour "$$flavour"
+
+modern-engine-stop: $(STAMP) ## Remove the nested Docker Engine 26 of FLAVOUR (both flavours when FLAVOUR is unset)
+	@flavours="$(if $(FLAVOUR),$(call modern_flavour,$(FLAVOUR)),modern modern-containerd)"; \
+	if [ -z "$$flavours" ]; then echo "FLAVOUR must be overlay2 or containerd, not '$(FLAVOUR)'" >&2; exit 2; fi; \
+	$(BIN)/grader engine nested down $$(printf -- '--flavour %s ' $$flavours)
+
+podman-engine: $(STAMP) ## Start Podman 5 nested, with its Docker-compatible API; last line: DOCKER_HOST=…
+	@$(BIN)/grader engine nested up --flavour podman
+
+podman-engine-stop: $(STAMP) ## Remove the nested Podman engine (its container and data volume)
+	@$(BIN)/grader engine nested down --flavour podman

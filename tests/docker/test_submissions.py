@@ -3,6 +3,11 @@
 A folder's name says its outcome (``model-api--fail--copy-before-install``), nbval
 style; expected.toml says which checks fail, which are skipped, the exit status, and
 words that the hint, the message and the line of a check must contain.
+
+Every submission is graded with BuildKit and with the classic builder, and both must
+give the same verdict on every check; ``builders = [...]`` in expected.toml narrows
+that for a submission about one builder (BuildKit-only syntax, the classic builder's
+memory limit), saying why. Submissions that never reach a build are graded once.
 """
 
 from __future__ import annotations
@@ -14,11 +19,40 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade_with_spec
-from grader.results import CheckStatus
+from grader.dockerfile import DockerfileProblem, read_dockerfile
+from grader.results import CheckStatus, GradeReport
 from grader.spec import ExerciseSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = sorted((ROOT / "tests" / "submissions").glob("model-api--*"))
+BUILDERS = ("buildkit", "classic")
+
+
+def _expected(folder: Path) -> dict:
+    return tomllib.loads((folder / "expected.toml").read_text())
+
+
+def _builders(folder: Path) -> tuple[str, ...]:
+    if isinstance(read_dockerfile(folder / "Dockerfile"), DockerfileProblem):
+        return ("auto",)  # the Dockerfile is refused before any builder sees it
+    return tuple(_expected(folder).get("builders", BUILDERS))
+
+
+CASES = [
+    pytest.param(folder, builder, id=f"{folder.name.removeprefix('model-api--')}-{builder}")
+    for folder in SUBMISSIONS
+    for builder in _builders(folder)
+]
+# Each grade once: the comparison across builders reuses the reports.
+_REPORTS: dict[tuple[str, str], GradeReport] = {}
+
+
+def _graded(folder: Path, builder: str) -> GradeReport:
+    key = (folder.name, builder)
+    if key not in _REPORTS:
+        choice = None if builder == "auto" else builder
+        _REPORTS[key] = grade_with_spec(spec_for(_expected(folder)), folder, builder=choice)
+    return _REPORTS[key]
 
 
 def spec_for(expected: dict) -> ExerciseSpec:
@@ -32,13 +66,15 @@ def spec_for(expected: dict) -> ExerciseSpec:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("folder", SUBMISSIONS, ids=lambda p: p.name.removeprefix("model-api--"))
-def test_submission_gets_the_verdict_its_name_says(folder: Path) -> None:
+@pytest.mark.parametrize(("folder", "builder"), CASES)
+def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str) -> None:
     """Does this submission fail exactly the checks it should, with the expected hints?"""
-    expected = tomllib.loads((folder / "expected.toml").read_text())
+    expected = _expected(folder)
     started = time.monotonic()
-    report = grade_with_spec(spec_for(expected), folder)
+    report = _graded(folder, builder)
     elapsed = time.monotonic() - started
+    if builder != "auto":
+        assert report.builder == builder
     status = {c.id: c.status for c in report.checks}
     by_id = {c.id: c for c in report.checks}
     summary = {
@@ -74,6 +110,20 @@ def test_submission_gets_the_verdict_its_name_says(folder: Path) -> None:
         assert by_id[check_id].line == line, by_id[check_id]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "folder",
+    [f for f in SUBMISSIONS if _builders(f) == BUILDERS],
+    ids=lambda p: p.name.removeprefix("model-api--"),
+)
+def test_both_builders_give_the_same_verdicts(folder: Path) -> None:
+    """Do BuildKit and the classic builder agree on every check of this submission?"""
+    statuses = {
+        builder: {c.id: c.status for c in _graded(folder, builder).checks} for builder in BUILDERS
+    }
+    assert statuses["buildkit"] == statuses["classic"]
+
+
 def test_every_submission_declares_its_outcome() -> None:
     """Does every fixture folder say what it expects, and fail the check its name names?"""
     assert len(SUBMISSIONS) >= 10
@@ -93,4 +143,16 @@ def test_every_submission_declares_its_outcome() -> None:
             "messages",
             "details",
             "lines",
+            "builders",
         }, folder.name
+        assert set(expected.get("builders", BUILDERS)) <= set(BUILDERS), folder.name
+
+
+@pytest.mark.slow
+def test_an_unpullable_syntax_frontend_is_set_aside_with_a_note() -> None:
+    """Offline, is a `# syntax=` line graded with the built-in frontend, and is that said?"""
+    folder = ROOT / "tests" / "submissions" / "model-api--pass--syntax-directive-offline"
+    builds = next(c for c in _graded(folder, "buildkit").checks if c.id == "builds")
+    assert builds.status is CheckStatus.PASSED
+    assert "docker/dockerfile:1" in builds.message
+    assert "built-in frontend" in builds.message
