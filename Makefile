@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := app,lessons,dev
+# Engine lanes besides the host's own engine (see tests/conftest.py).
+LANES := modern modern-containerd podman
 
 .DEFAULT_GOAL := help
 LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
@@ -13,10 +15,10 @@ LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help grade test test-fast lint format engine browser lab lessons bench clean-engine
+.PHONY: help grade test test-lanes test-fast lint format engine browser lab lessons bench clean-engine
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,10 +40,17 @@ browser: ## Install Debian's Chromium for the browser test, if missing (root wit
 	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "chromium is not installed and cannot be installed here: the browser test will fail"; fi; }
 
-test: engine browser ## Run lint and the whole test suite, Docker, lesson and browser tests included
+test: engine browser ## Lint, the whole suite on the host engine, then the engine-sensitive tests on every lane
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-lanes
+
+test-lanes: engine ## The engine-sensitive tests (marker `lanes`) on Docker Engine 26 (overlay2, containerd store) and Podman 5, nested
+	@for lane in $(LANES); do \
+	  echo "=== engine lane: $$lane"; \
+	  $(BIN)/pytest -m lanes --engine $$lane || exit 1; \
+	done
 
 test-fast: $(STAMP) ## Run lint and the tests that need no Docker engine
 	$(BIN)/ruff check .

@@ -63,6 +63,8 @@ class _Grading:
     requested_builder: BuilderChoice = "auto"
     builder: BuilderKind | None = None
     builder_note: str = ""
+    builder_name: str = ""
+    """For the report: ``buildkit``, ``classic``, or ``buildah`` behind Podman's API."""
     fault: str = ""
     started: float = field(default_factory=time.monotonic)
     dockerfile: Dockerfile | None = None
@@ -182,6 +184,9 @@ def _engine_stages(state: _Grading, workspace: Workspace, dockerfile: Dockerfile
         with EngineSession.open() as session:
             state.engine_name = session.describe()
             state.builder, state.builder_note = session.builder(state.requested_builder)
+            state.builder_name = (
+                "buildah" if not session.features().is_docker else state.builder.value
+            )
             engine.sweep(session.client)
             _build_and_probe(state, session, workspace, dockerfile)
     except GradingInterrupted:
@@ -482,6 +487,6 @@ def _report(state: _Grading, submission: Path) -> GradeReport:
         timings=state.timings,
         build_steps=tuple(state.build_steps),
         engine=state.engine_name,
-        builder=state.builder.value if state.builder else "",
+        builder=state.builder_name,
         fault=state.fault,
     )

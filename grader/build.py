@@ -169,7 +169,11 @@ def _unbuildable_here(
     return None
 
 
-_FRONTEND_PULL = re.compile(r"frontend gateway|resolve image config for .*dockerfile", re.I)
+# Engine 20.10: "failed to solve with frontend gateway.v0: … dockerfile:1 …";
+# Engine 26: "failed to resolve source metadata for docker.io/docker/dockerfile:1: …".
+_FRONTEND_PULL = re.compile(
+    r"frontend gateway|resolve (?:image config|source metadata) for \S*dockerfile", re.I
+)
 
 
 def _frontend_not_pulled(log: BuildLog, dockerfile: Dockerfile, builder: BuilderKind) -> bool:
@@ -194,9 +198,28 @@ def _drop_syntax_directive(context_dir: Path, dockerfile: Dockerfile) -> str:
 
 def instruction_of(dockerfile: Dockerfile, step: BuildStep) -> Instruction | None:
     """The learner's instruction behind a builder's step, or None when unsure."""
-    if step.key_is_vertex:
+    if step.dialect == "buildkit":
         return dockerfile.buildkit_step(step.stage, step.number, step.instruction)
+    if step.dialect == "podman":
+        return _podman_step(dockerfile, step)
     return dockerfile.classic_step(step.number)
+
+
+def _podman_step(dockerfile: Dockerfile, step: BuildStep) -> Instruction | None:
+    """buildah counts every instruction, per stage in a multi-stage file; the step's own
+    text must agree, or no line is claimed."""
+    stage = int(step.stage.removeprefix("stage-")) if step.stage else 0
+    # ARGs before the first FROM belong to no stage's steps.
+    first_from = next((i.line for i in dockerfile.instructions if i.keyword == "FROM"), 0)
+    instructions = [i for i in dockerfile.stage(stage) if i.line >= first_from]
+    if not 0 < step.number <= len(instructions):
+        return None
+    candidate = instructions[step.number - 1]
+    said = " ".join(step.instruction.split())
+    if candidate.keyword != step.keyword or not said.upper().startswith(candidate.keyword):
+        return None
+    return candidate
+
 
 
 def step_line(dockerfile: Dockerfile, step: BuildStep) -> int | None:
@@ -215,7 +238,8 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"(COPY failed|ADD failed).*(no such file|not found)|file not found in build "
             r"context|no source files were specified|failed to compute cache key: .*not found|"
-            r"failed to calculate checksum of ref .*not found",
+            r"failed to calculate checksum of ref .*not found|"
+            r"checking on sources under .*no such file",
             re.I,
         ),
         "The file named in COPY is not in the exercise folder, or .dockerignore excludes it. "

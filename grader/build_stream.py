@@ -27,6 +27,12 @@ from grader.engine.buildkit_trace import TraceUpdate, decode_trace
 __all__ = ["BuildLog", "BuildStep", "StepEvent", "TrimmedOutput"]
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$", re.DOTALL)
+# Podman (buildah) behind the Docker-compatible API: "STEP 3/7: COPY …", prefixed with
+# "[2/2] " (the stage) in a multi-stage build; "--> Using cache <id>" for a hit.
+_PODMAN_STEP = re.compile(r"^(?:\[(\d+)/\d+\] )?STEP (\d+)/(\d+): (.*)$", re.DOTALL)
+_PODMAN_CACHED = re.compile(r"^--> Using cache [0-9a-f]{12,64}$")
+_PODMAN_LAYER = re.compile(r"^--> ([0-9a-f]{12,64})$")
+_BARE_ID = re.compile(r"^[0-9a-f]{64}$")
 # BuildKit pads the number to the width of the total: "[ 2/12] RUN …".
 _VERTEX_STEP = re.compile(
     r"^\[(?:(?P<stage>[^\s\]]+) )?\s*(?P<n>\d+)/(?P<total>\d+)\] (?P<text>.*)$", re.DOTALL
@@ -88,8 +94,16 @@ class BuildStep:
     layer_id: str | None = None
     error: str = ""
     """BuildKit's error for this step, when it failed."""
-    key_is_vertex: bool = False
-    """True for BuildKit steps (identified by a vertex digest, not a number)."""
+    dialect: str = "classic"
+    """Whose numbering this is: ``classic`` (Docker's classic builder, every instruction of
+    the file counted), ``buildkit`` (per stage, only FROM/RUN/COPY/ADD/WORKDIR) or
+    ``podman`` (buildah: every instruction, per stage)."""
+
+    @property
+    def key_is_vertex(self) -> bool:
+        """True for BuildKit steps (identified by a vertex digest, not a number)."""
+        return self.dialect == "buildkit"
+
     output: TrimmedOutput = field(default_factory=TrimmedOutput)
 
     @property
@@ -99,6 +113,8 @@ class BuildStep:
     @property
     def label(self) -> str:
         """How the builder names the step: ``Step 3/7`` or ``[builder 2/4]``."""
+        if self.dialect == "podman":
+            return f"STEP {self.number}/{self.total}"
         if self.stage is None and not self.key_is_vertex:
             return f"Step {self.number}/{self.total}"
         return f"[{self.stage + ' ' if self.stage else ''}{self.number}/{self.total}]"
@@ -136,6 +152,7 @@ class BuildLog:
         self.warnings: list[str] = []
         self._vertexes: dict[str, BuildStep] = {}
         self._vertexes_done: set[str] = set()
+        self._last_started: BuildStep | None = None
         self._vertex_pending: dict[str, str] = {}
         self.image_id: str | None = None
         self.error: str | None = None
@@ -147,6 +164,9 @@ class BuildLog:
 
     @property
     def current(self) -> BuildStep | None:
+        """The step that started last (BuildKit announces steps before it starts them)."""
+        if self._last_started is not None:
+            return self._last_started
         return self.steps[-1] if self.steps else None
 
     @property
@@ -235,7 +255,7 @@ class BuildLog:
                     stage=match.group("stage"),
                     started_at=now,
                     output=TrimmedOutput(self._head, self._tail),
-                    key_is_vertex=True,
+                    dialect="buildkit",
                 )
                 self._vertexes[vertex.digest] = step
                 self.steps.append(step)
@@ -266,6 +286,7 @@ class BuildLog:
         elif vertex.started is not None and not vertex.cached and not step.executed:
             step.executed = True
             step.started_at = now
+            self._last_started = step
             events += [StepEvent("start", step), StepEvent("running", step)]
         if vertex.error and not step.error:
             step.error = vertex.error
@@ -288,37 +309,58 @@ class BuildLog:
 
     def _line(self, line: str, now: float) -> list[StepEvent]:
         match = _STEP.match(line)
-        if match:
+        podman = None if match else _PODMAN_STEP.match(line)
+        if match or podman:
             self._finish_step(now)
-            step = BuildStep(
-                number=int(match.group(1)),
-                total=int(match.group(2)),
-                instruction=match.group(3).strip(),
-                started_at=now,
-                output=TrimmedOutput(self._head, self._tail),
-            )
+            if podman:
+                stage = int(podman.group(1)) - 1 if podman.group(1) else None
+                step = BuildStep(
+                    number=int(podman.group(2)),
+                    total=int(podman.group(3)),
+                    instruction=podman.group(4).strip(),
+                    stage=f"stage-{stage}" if stage is not None else None,
+                    started_at=now,
+                    output=TrimmedOutput(self._head, self._tail),
+                    dialect="podman",
+                )
+            else:
+                assert match is not None
+                step = BuildStep(
+                    number=int(match.group(1)),
+                    total=int(match.group(2)),
+                    instruction=match.group(3).strip(),
+                    started_at=now,
+                    output=TrimmedOutput(self._head, self._tail),
+                )
             self.steps.append(step)
             return [StepEvent("start", step)]
         step = self.current
-        if line == " ---> Using cache" and step is not None:
+        if step is not None and (line == " ---> Using cache" or _PODMAN_CACHED.match(line)):
             step.cached = True
             return [StepEvent("cached", step)]
         if line.startswith(" ---> Running in ") and step is not None:
             step.executed = True
             return [StepEvent("running", step)]
-        layer = _LAYER_ID.match(line)
+        layer = _LAYER_ID.match(line) or _PODMAN_LAYER.match(line)
         if layer and step is not None:
             step.layer_id = layer.group(1)
+            if step.dialect == "podman" and not step.cached and step.keyword == "RUN":
+                step.executed = True  # a RUN that printed nothing
             self._finish_step(now)
             return [StepEvent("done", step)]
-        if line.startswith("Removing intermediate container") or line.startswith(
-            ("Successfully built", "Successfully tagged")
+        if line.startswith(("Removing intermediate container", "Successfully built")) or (
+            line.startswith("Successfully tagged") or line == "COMMIT" or _BARE_ID.match(line)
         ):
             return []
         self.output.add(line)
+        events: list[StepEvent] = []
         if step is not None:
             step.output.add(line)
-        return [StepEvent("output", step, line)] if line.strip() else []
+            if step.dialect == "podman" and not (step.cached or step.executed):
+                # buildah announces no "Running in": output means the step runs.
+                step.executed = True
+                events.append(StepEvent("running", step))
+        return [*events, StepEvent("output", step, line)] if line.strip() else events
 
     def new_layer_ids(self) -> list[str]:
         """Layers this build made rather than reused (for cleaning up probe builds)."""

@@ -86,14 +86,19 @@ class GradeReport:
     engine: str = ""
     """The engine the grade ran on, e.g. ``Docker 20.10.24 (linux/amd64)``."""
     builder: str = ""
-    """The builder that built the image: ``buildkit`` or ``classic`` (empty if none ran)."""
+    """The builder that built the image: ``buildkit``, ``classic``, or ``buildah`` on Podman
+    (empty when no build ran)."""
     fault: str = ""
     """Set when the grader itself failed: the reason, for the report's header."""
 
     @property
     def graded_on(self) -> str:
         """The engine and builder, e.g. ``Docker Engine 26.1.5 (…) with BuildKit``."""
-        builders = {"buildkit": "BuildKit", "classic": "the classic builder"}
+        builders = {
+            "buildkit": "BuildKit",
+            "classic": "the classic builder",
+            "buildah": "buildah (Podman's builder)",
+        }
         with_builder = f" with {builders.get(self.builder, self.builder)}" if self.builder else ""
         return f"{self.engine}{with_builder}" if self.engine else ""
 

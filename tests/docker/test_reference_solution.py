@@ -20,20 +20,23 @@ from grader.results import CheckStatus
 from grader.secret_scan import scan_for_canary
 from grader.spec import load_spec
 from grader.workspace import prepare_workspace
+from tests.lanes import LANE_BUILDER
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
 FLOWER = SPEC.probes[0].json_body
 
 
-def test_reference_solution_scores_full_marks() -> None:
-    """Does `grader check solutions/model-api` pass every check?"""
+@pytest.mark.lanes
+def test_reference_solution_scores_full_marks(lane: str) -> None:
+    """Does `grader check solutions/model-api` pass every check, on this engine lane?"""
     report = grade(ROOT / "solutions" / "model-api", "model-api")
     not_passed = {c.id: c.message for c in report.checks if c.status is not CheckStatus.PASSED}
+    assert report.builder == LANE_BUILDER[lane]
+    assert set(report.timings) >= {"static", "build", "run", "cache", "total"}
     assert not_passed == {}
     assert report.score == report.max_score == 100
     assert report.exit_code == 0
-    assert set(report.timings) >= {"static", "build", "run", "cache", "total"}
 
 
 @pytest.mark.parametrize("builder", list(BuilderKind))

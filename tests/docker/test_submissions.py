@@ -22,6 +22,7 @@ from grader.api import grade_with_spec
 from grader.dockerfile import DockerfileProblem, read_dockerfile
 from grader.results import CheckStatus, GradeReport
 from grader.spec import ExerciseSpec, load_spec
+from tests.lanes import LANE_BUILDER, builder_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = sorted((ROOT / "tests" / "submissions").glob("model-api--*"))
@@ -38,11 +39,55 @@ def _builders(folder: Path) -> tuple[str, ...]:
     return tuple(_expected(folder).get("builders", BUILDERS))
 
 
-CASES = [
-    pytest.param(folder, builder, id=f"{folder.name.removeprefix('model-api--')}-{builder}")
-    for folder in SUBMISSIONS
-    for builder in _builders(folder)
-]
+# The engine-sensitive few that every lane grades: building, the cache proof (both
+# edits, both outcomes, any stage), the secrets stage (layers, OCI layout, compressed),
+# a cancelled build, BuildKit's syntax handling, and a run through the published port.
+LANE_SUBMISSIONS = {
+    "model-api--fail--copy-before-install",
+    "model-api--fail--copy-missing-file",
+    "model-api--fail--build-never-ends",
+    "model-api--fail--env-deleted-in-later-layer",
+    "model-api--fail--secret-in-env",
+    "model-api--pass--multi-stage-venv",
+    "model-api--pass--cache-mount-install",
+    "model-api--pass--syntax-directive-offline",
+}
+# Checks a lane's engine cannot judge, where `error` with a hint is the honest verdict
+# (none at present: Podman's buildah output is read like Docker's).
+UNJUDGEABLE_ON: dict[str, set[str]] = {}
+
+
+def _case_id(folder: Path, builder: str) -> str:
+    return f"{folder.name.removeprefix('model-api--')}-{builder}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The host grades every submission with each builder; another lane grades its
+    engine-sensitive few with the builder `auto` picks there."""
+    if "builder" not in metafunc.fixturenames or "folder" not in metafunc.fixturenames:
+        return
+    lane = metafunc.config.getoption("--engine")
+    if lane == "host":
+        cases = [
+            pytest.param(
+                folder,
+                builder,
+                id=_case_id(folder, builder),
+                marks=[pytest.mark.lanes] if folder.name in LANE_SUBMISSIONS else [],
+            )
+            for folder in SUBMISSIONS
+            for builder in _builders(folder)
+        ]
+    else:
+        cases = [
+            pytest.param(folder, "auto", id=_case_id(folder, lane), marks=[pytest.mark.lanes])
+            for folder in SUBMISSIONS
+            if folder.name in LANE_SUBMISSIONS
+            and (_builders(folder) == ("auto",) or builder_kind(lane) in _builders(folder))
+        ]
+    metafunc.parametrize(("folder", "builder"), cases)
+
+
 # Each grade once: the comparison across builders reuses the reports.
 _REPORTS: dict[tuple[str, str], GradeReport] = {}
 
@@ -66,8 +111,7 @@ def spec_for(expected: dict) -> ExerciseSpec:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("folder", "builder"), CASES)
-def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str) -> None:
+def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str, lane: str) -> None:
     """Does this submission fail exactly the checks it should, with the expected hints?"""
     expected = _expected(folder)
     started = time.monotonic()
@@ -75,8 +119,17 @@ def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str) -
     elapsed = time.monotonic() - started
     if builder != "auto":
         assert report.builder == builder
-    status = {c.id: c.status for c in report.checks}
+    elif report.builder:
+        assert report.builder == LANE_BUILDER[lane]
     by_id = {c.id: c for c in report.checks}
+    # Checks this lane's engine cannot judge: `error` with a hint is the honest answer.
+    unjudged = {
+        c.id
+        for c in report.checks
+        if c.id in UNJUDGEABLE_ON.get(lane, set()) and c.status is CheckStatus.ERROR
+    }
+    assert all(by_id[c].hint for c in unjudged), unjudged
+    status = {c.id: c.status for c in report.checks if c.id not in unjudged}
     summary = {
         c.id: (c.status.value, c.message[:160])
         for c in report.checks
@@ -86,28 +139,34 @@ def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str) -
     assert [c for c, s in status.items() if s is CheckStatus.ERROR] == [], summary
     failed = {c for c, s in status.items() if s is CheckStatus.FAILED}
     skipped = {c for c, s in status.items() if s is CheckStatus.SKIPPED}
+    expected_failed = set(expected["failed"]) - unjudged
+    expected_skipped = set(expected.get("skipped", [])) - unjudged
     if expected.get("partial"):
         # Hostile fixtures: only the checks they are about are pinned.
-        assert set(expected["failed"]) <= failed, summary
-        assert set(expected.get("skipped", [])) <= skipped, summary
+        assert expected_failed <= failed, summary
+        assert expected_skipped <= skipped, summary
     else:
-        assert sorted(failed) == sorted(expected["failed"]), summary
-        assert sorted(skipped) == sorted(expected.get("skipped", [])), summary
+        assert sorted(failed) == sorted(expected_failed), summary
+        assert sorted(skipped) == sorted(expected_skipped), summary
     if "max_seconds" in expected:
         # Not a speed test: a bound that a hang or a missed limit would blow through.
         assert elapsed < expected["max_seconds"], f"took {elapsed:.0f} s"
-    assert report.exit_code == expected["exit_code"]
-    if "--pass--" in folder.name:
+    assert report.exit_code == (2 if unjudged else expected["exit_code"])
+    if "--pass--" in folder.name and not unjudged:
         assert report.score == report.max_score
-    for check_id, words in expected.get("hints", {}).items():
-        assert words in by_id[check_id].hint, by_id[check_id].hint
-    for check_id, words in expected.get("messages", {}).items():
-        assert words in by_id[check_id].message, by_id[check_id].message
-    for check_id, words in expected.get("details", {}).items():
-        assert words in by_id[check_id].details, by_id[check_id].details
-        assert len(by_id[check_id].details) < 20_000
+    pinned = [
+        (check_id, words, attribute)
+        for attribute in ("hint", "message", "details")
+        for check_id, words in expected.get(f"{attribute}s", {}).items()
+        if check_id not in unjudged
+    ]
+    for check_id, words, attribute in pinned:
+        text = getattr(by_id[check_id], attribute)
+        assert words in text, text
+        assert len(text) < 20_000
     for check_id, line in expected.get("lines", {}).items():
-        assert by_id[check_id].line == line, by_id[check_id]
+        if check_id not in unjudged:
+            assert by_id[check_id].line == line, by_id[check_id]
 
 
 @pytest.mark.slow

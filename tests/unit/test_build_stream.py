@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 from grader.build_stream import BuildLog, TrimmedOutput
+from grader.engine.buildkit_trace import _status_response_class
 
 # Recorded from dockerd 20.10 (classic builder, docker SDK api.build(decode=True)).
 RECORDED = [
@@ -201,3 +203,58 @@ def test_buildkit_done_is_announced_once_per_step() -> None:
         if e.kind == "done" and e.step is not None
     ]
     assert sorted(done) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_buildkit_current_step_is_the_one_that_started_last() -> None:
+    """BuildKit announces every step up front: is the running one still "current"?"""
+    message = _status_response_class()()
+    for digest, name in (("sha256:c", "[3/3] RUN sleep 3600"), ("sha256:b", "[2/3] WORKDIR /app")):
+        message.vertexes.add(digest=digest, name=name)
+    running = message.vertexes.add(digest="sha256:c", name="[3/3] RUN sleep 3600")
+    running.started.seconds = 10
+    log = BuildLog(builder="buildkit")
+    log.feed(
+        {"id": "moby.buildkit.trace", "aux": base64.b64encode(message.SerializeToString()).decode()}
+    )
+    assert [s.number for s in log.steps] == [3, 2]
+    assert log.current is not None
+    assert log.current.instruction == "RUN sleep 3600"
+    assert log.failed_step is log.current
+
+
+# Recorded from Podman 5.4 behind its Docker-compatible API (buildah's output).
+PODMAN = [
+    {"stream": "STEP 1/5: FROM python:3.11-slim\n"},
+    {"stream": "STEP 2/5: WORKDIR /app\n"},
+    {
+        "stream": "--> Using cache e2a62e7a94d8c4df4726173976a6dad9ac121cfab1aa6b804120be0ad62b15e3\n"
+    },
+    {"stream": "--> e2a62e7a94d8\n"},
+    {"stream": "STEP 3/5: COPY requirements.txt .\n"},
+    {"stream": "--> fe025cde1258\n"},
+    {"stream": "STEP 4/5: RUN pip install --no-cache-dir -r requirements.txt\n"},
+    {"stream": "Collecting fastapi==0.165.0\n"},
+    {"stream": "--> 9d3e79d16449\n"},
+    {"stream": 'STEP 5/5: CMD ["uvicorn"]\n'},
+    {"stream": "COMMIT\n"},
+    {"stream": "--> 9aab58d712cb\n"},
+    {"stream": "9aab58d712cb53ecf0621310975ed3dd9fadc7203d2b1f023a0fbecda81d72b6\n"},
+    {"aux": {"ID": "sha256:9aab58d712cb53ecf0621310975ed3dd9fadc7203d2b1f023a0fbecda81d72b6"}},
+    {"stream": "Successfully built 9aab58d712cb\n"},
+]
+
+
+def test_podman_steps_and_cache_hits_are_read() -> None:
+    """Are buildah's STEP lines, cache hits and running steps read like Docker's?"""
+    log = _feed(PODMAN)
+    assert log.succeeded
+    assert [(s.number, s.keyword, s.cached, s.executed, s.dialect) for s in log.steps] == [
+        (1, "FROM", False, False, "podman"),
+        (2, "WORKDIR", True, False, "podman"),
+        (3, "COPY", False, False, "podman"),
+        (4, "RUN", False, True, "podman"),
+        (5, "CMD", False, False, "podman"),
+    ]
+    assert log.steps[3].output.text() == "Collecting fastapi==0.165.0"
+    assert log.steps[3].label == "STEP 4/5"
+    assert "COMMIT" not in log.output.text()

@@ -110,3 +110,34 @@ def test_the_overlay2_store_keeps_buildkit() -> None:
     assert not features.containerd_store
     assert resolve_builder(features, "auto") is BuilderKind.BUILDKIT
     assert builder_note(features, "auto", BuilderKind.BUILDKIT) == ""
+
+
+def test_podman_steps_map_to_lines_only_when_their_text_agrees(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Does buildah's per-stage count find the right line, and refuse a mismatch?"""
+    from grader.build import instruction_of
+    from grader.build_stream import BuildStep
+    from grader.dockerfile import read_dockerfile
+
+    (tmp_path / "Dockerfile").write_text(
+        "ARG BASE=python:3.11-slim\n"
+        "FROM $BASE AS builder\n"
+        "RUN python -m venv /opt/venv\n"
+        "FROM python:3.11-slim\n"
+        "ENV PATH=/opt/venv/bin:$PATH\n"
+        "COPY --from=builder /opt/venv /opt/venv\n"
+    )
+    dockerfile = read_dockerfile(tmp_path / "Dockerfile")
+
+    def step(stage: str, number: int, text: str) -> BuildStep:
+        return BuildStep(number, 3, text, stage=stage, dialect="podman")
+
+    found = instruction_of(dockerfile, step("stage-0", 2, "RUN python -m venv /opt/venv"))
+    assert found is not None
+    assert found.line == 3
+    found = instruction_of(
+        dockerfile, step("stage-1", 3, "COPY --from=builder /opt/venv /opt/venv")
+    )
+    assert found is not None
+    assert found.line == 6
+    assert instruction_of(dockerfile, step("stage-1", 2, "RUN something else")) is None
+    assert instruction_of(dockerfile, step("stage-1", 9, "RUN x")) is None
