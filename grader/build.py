@@ -221,7 +221,6 @@ def _podman_step(dockerfile: Dockerfile, step: BuildStep) -> Instruction | None:
     return candidate
 
 
-
 def step_line(dockerfile: Dockerfile, step: BuildStep) -> int | None:
     """The learner's line of a build step."""
     instruction = instruction_of(dockerfile, step)
