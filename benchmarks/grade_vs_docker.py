@@ -55,7 +55,12 @@ def buildkit_cli() -> str:
     built in; a newer client needs the buildx plugin."""
     for candidate in ("/usr/bin/docker", shutil.which("docker") or "docker"):
         probe = subprocess.run(
-            [candidate, "build", "--help"], capture_output=True, text=True, check=False
+            [candidate, "build", "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+            # The 20.10 CLI shows its BuildKit flags only with BuildKit switched on.
+            env={**os.environ, "DOCKER_BUILDKIT": "1"},
         )
         if "--progress" in probe.stdout:
             return candidate

@@ -84,9 +84,6 @@ def stream_build(
         # Closing the stream cancels a build that is still going (early stop, Ctrl-C).
         stream.cancel()
         log.finish()
-        if builder is BuilderKind.BUILDKIT:
-            # BuildKit keeps each uploaded context as a cache record no build reuses.
-            session.remove_build_cache_records(set(), only_contexts=True)
     return log, watchdog.fired
 
 

@@ -71,11 +71,6 @@ class _Probe:
     def run(self, edit_file: str) -> tuple[BuildLog, bool]:
         session = self.session
         copy = self.workspace.copy(f"probe-{uuid.uuid4().hex[:8]}")
-        records_before = (
-            {str(r.get("ID")) for r in session.build_cache_records()}
-            if self.builder is BuilderKind.BUILDKIT
-            else set()
-        )
         try:
             target = copy / edit_file
             with target.open("a", encoding="utf-8") as handle:
@@ -97,8 +92,6 @@ class _Probe:
             session.remove_image(log.image_id, keep_cache=False)
         elif self.builder is BuilderKind.CLASSIC:
             session.remove_image_ids(log.new_layer_ids())
-        if self.builder is BuilderKind.BUILDKIT:
-            session.remove_build_cache_records(records_before, only_contexts=False)
         return log, timed_out
 
 
@@ -119,7 +112,15 @@ def prove_cache(
         )
         return CacheProof(verdict, verdict)
     probe = _Probe(session, workspace, dockerfile, spec, install, builder, on_event)
-    return CacheProof(_app_edit(probe), _requirements_edit(probe))
+    if builder is not BuilderKind.BUILDKIT:
+        return CacheProof(_app_edit(probe), _requirements_edit(probe))
+    # BuildKit's probe records (and every build's uploaded context) are found by
+    # comparing its cache before and after both probes: listing it can take seconds.
+    before = {str(r.get("ID")) for r in session.build_cache_records()}
+    try:
+        return CacheProof(_app_edit(probe), _requirements_edit(probe))
+    finally:
+        session.remove_build_cache_records(before, only_contexts=False)
 
 
 def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:

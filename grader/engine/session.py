@@ -122,6 +122,14 @@ def server_version_or_none(timeout: float = 10) -> str | None:
         client.close()
 
 
+def _api_at_least(version: str, major: int, minor: int) -> bool:
+    try:
+        have = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return have >= (major, minor)
+
+
 def publish_host_for(base_url: str) -> str:
     """127.0.0.1, or the engine's own address when it is reached over TCP elsewhere."""
     parsed = urlparse(base_url)
@@ -354,10 +362,15 @@ class EngineSession:
     # ("http url http://build-context-…", never reused) are removed here.
 
     def build_cache_records(self) -> list[dict[str, Any]]:
+        """BuildKit's cache records. Engines with API 1.42+ list them alone; older ones
+        only as part of the whole disk-usage report, which takes seconds: ask rarely."""
+        api = self.client.api
         try:
-            return list(self.client.df().get("BuildCache") or [])
+            params = {"type": "build-cache"} if _api_at_least(api.api_version, 1, 42) else {}
+            usage = api._result(api._get(api._url("/system/df"), params=params), json=True)
         except ENGINE_FAULTS:
             return []
+        return list(usage.get("BuildCache") or [])
 
     def _prune_build_cache_record(self, record_id: str) -> None:
         api = self.client.api
@@ -366,22 +379,22 @@ class EngineSession:
             api._post(api._url("/build/prune"), params={"filters": json.dumps({"id": [record_id]})})
 
     def remove_build_cache_records(self, keep: set[str], *, only_contexts: bool) -> int:
-        """Remove records not in ``keep`` and not in use; with ``only_contexts``, uploads only.
+        """Remove uploaded contexts, and records not in ``keep``; never one in use.
 
-        Records another grader made meanwhile may hold its install step's cache, so
-        beyond uploaded contexts nothing is removed while another run is alive.
+        With ``only_contexts`` (or while another grader runs: records it made meanwhile
+        may hold its install step's cache), only the uploaded contexts go.
         """
         if not only_contexts and self._other_runs_alive():
             only_contexts = True
         removed = 0
         for record in self.build_cache_records():
             record_id = str(record.get("ID", ""))
-            if not record_id or record_id in keep or record.get("InUse"):
+            if not record_id or record.get("InUse"):
                 continue
             is_context = str(record.get("Description", "")).startswith(
                 "http url http://build-context-"
             )
-            if only_contexts and not is_context:
+            if not is_context and (only_contexts or record_id in keep):
                 continue
             self._prune_build_cache_record(record_id)
             removed += 1
