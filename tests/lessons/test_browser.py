@@ -101,6 +101,9 @@ def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) ->
         expect(page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate")).to_be_visible(
             timeout=30_000
         )
+        # Run All Cells before the kernel is ready runs nothing (seen on a loaded machine):
+        # wait until the status bar says the kernel is idle.
+        expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
         page.get_by_text("Run", exact=True).first.click()
         page.get_by_text("Run All Cells", exact=True).click()
         output = page.locator(".jp-OutputArea-output")
