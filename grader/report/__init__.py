@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from grader.report import classroom, gradescope, junit, markdown, prairielearn, sarif, terminal
 from grader.report import json as json_report
-from grader.report import junit, markdown, terminal
 from grader.results import GradeReport
 
 __all__ = ["RENDERERS", "render"]
@@ -15,6 +15,11 @@ RENDERERS: dict[str, Callable[[GradeReport], str]] = {
     "json": json_report.render,
     "markdown": markdown.render,
     "junit": junit.render,
+    # The LMS and code-scanning formats.
+    "gradescope": gradescope.render,
+    "prairielearn": prairielearn.render,
+    "classroom": classroom.render,
+    "sarif": sarif.render,
 }
 
 

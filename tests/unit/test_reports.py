@@ -13,7 +13,16 @@ from grader.report import RENDERERS, terminal
 from grader.results import CheckResult, CheckStatus, Finding, GradeReport
 
 GOLDENS = Path(__file__).parent / "goldens"
-SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "junit": "xml"}
+SUFFIX = {
+    "text": "txt",
+    "json": "json",
+    "markdown": "md",
+    "junit": "xml",
+    "gradescope": "gradescope.json",
+    "prairielearn": "prairielearn.json",
+    "classroom": "classroom.json",
+    "sarif": "sarif",
+}
 
 
 def sample_report() -> GradeReport:
