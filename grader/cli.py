@@ -41,9 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--format",
-        choices=("text", "json", "markdown", "junit"),
+        choices=(
+            "text",
+            "json",
+            "markdown",
+            "junit",
+            "gradescope",
+            "prairielearn",
+            "classroom",
+            "sarif",
+        ),
         default="text",
-        help="report format (default: text)",
+        help="report format (default: text); gradescope, prairielearn and classroom are the "
+        "results files of those LMSs, sarif is for code-scanning annotations",
     )
     check.add_argument(
         "--builder",
@@ -58,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--reports",
         type=Path,
-        help="also write grade.json, grade.md, grade.xml and grade.txt into this folder",
+        help="also write grade.json, grade.md, grade.xml, grade.txt, grade.gradescope.json, "
+        "grade.prairielearn.json, grade.classroom.json and grade.sarif into this folder",
     )
 
     batch = commands.add_parser(

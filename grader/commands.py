@@ -10,12 +10,21 @@ from pathlib import Path
 from grader.api import grade
 from grader.errors import EngineUnavailable, GraderError
 from grader.progress import progress_for
-from grader.report import github, render, terminal
+from grader.report import classroom, github, render, terminal
 from grader.results import GradeReport
 
 __all__ = ["batch", "check", "lessons"]
 
-SUFFIXES = {"json": "json", "markdown": "md", "junit": "xml", "text": "txt"}
+SUFFIXES = {
+    "json": "json",
+    "markdown": "md",
+    "junit": "xml",
+    "text": "txt",
+    "gradescope": "gradescope.json",
+    "prairielearn": "prairielearn.json",
+    "classroom": "classroom.json",
+    "sarif": "sarif",
+}
 
 
 def _write_reports(report: GradeReport, folder: Path) -> None:
@@ -25,14 +34,17 @@ def _write_reports(report: GradeReport, folder: Path) -> None:
 
 
 def _publish_to_github(report: GradeReport, submission: Path) -> None:
-    """In a GitHub Actions job: the job summary, annotations on the lines, and outputs."""
+    """In a GitHub Actions job: the job summary, annotations on the lines, and outputs
+    (``result`` is GitHub Classroom's base64 result, for its autograding reporter)."""
     if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(render(report, "markdown") + "\n")
     if outputs := os.environ.get("GITHUB_OUTPUT"):
         with open(outputs, "a", encoding="utf-8") as handle:
             handle.write(github.render_outputs(report))
+            handle.write(classroom.render_output(report))
     sys.stdout.write(github.render_annotations(report, submission))
+    sys.stdout.write(classroom.render_notice(report))
     sys.stdout.flush()
 
 
