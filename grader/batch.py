@@ -3,8 +3,10 @@
 Each student's feedback lands in ``OUT/STUDENT.json`` and ``OUT/STUDENT.md`` as soon as it
 is ready, so an interrupted batch resumes where it stopped (``--force`` regrades all).
 ``OUT/grades.csv`` has one row per student with the columns of ``nbgrader export``
-(``student_id, assignment, score, max_score``) followed by each check's points. One
-student's failure is recorded and the batch goes on, as nbgrader's converters do.
+(``student_id, assignment, score, max_score``) followed by each check's points; beside it,
+``OUT/canvas.csv`` and ``OUT/moodle.csv`` hold the same grades the way those LMSs import
+them (see :mod:`grader.report.lms_gradebook`). One student's failure is recorded and the
+batch goes on, as nbgrader's converters do.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from grader.report import markdown
+from grader.report import lms_gradebook, markdown
 from grader.results import GradeReport
 from grader.spec import ExerciseSpec
 
@@ -40,6 +42,8 @@ class BatchResult:
     failed: list[str]
     """Students the grader could not grade (their JSON says why)."""
     csv_path: Path
+    lms_csv_paths: tuple[Path, ...] = ()
+    """The same grades for Canvas and Moodle to import (``canvas.csv``, ``moodle.csv``)."""
 
 
 def discover_students(submissions: Path) -> dict[str, Path]:
@@ -179,7 +183,8 @@ def grade_class(
                 process.wait(timeout=max(1.0, deadline - time.monotonic()))
             raise
     csv_path = write_csv(out, students, spec)
-    return BatchResult(graded, sorted(done), failed, csv_path)
+    lms_csv_paths = write_lms_csvs(out, students, spec)
+    return BatchResult(graded, sorted(done), failed, csv_path, lms_csv_paths)
 
 
 def write_csv(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> Path:
@@ -206,6 +211,19 @@ def write_csv(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return csv_path
+
+
+def write_lms_csvs(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> tuple[Path, Path]:
+    """``OUT/canvas.csv`` and ``OUT/moodle.csv`` from the students' reports."""
+    reports = {
+        student: GradeReport.from_dict(json.loads(path.read_text()))
+        for student in students
+        if (path := out / f"{student}.json").exists()
+    }
+    canvas, moodle = out / "canvas.csv", out / "moodle.csv"
+    canvas.write_text(lms_gradebook.render_canvas(reports, spec.title), encoding="utf-8")
+    moodle.write_text(lms_gradebook.render_moodle(reports, spec.title), encoding="utf-8")
+    return canvas, moodle
 
 
 def merge_gradebooks(exercise_csv: Path, nbgrader_csv: Path, target: Path) -> Path:

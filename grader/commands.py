@@ -108,7 +108,12 @@ def batch(args: argparse.Namespace) -> int:
             if result.failed
             else ""
         )
-        + f". Feedback in {out}/, grades in {result.csv_path}."
+        + f". Feedback in {out}/, grades in {result.csv_path}"
+        + (
+            f" (for Canvas and Moodle: {', '.join(p.name for p in result.lms_csv_paths)})."
+            if result.lms_csv_paths
+            else "."
+        )
     )
     if args.merge_nbgrader is not None:
         merged = merge_gradebooks(result.csv_path, args.merge_nbgrader, out / "gradebook.csv")
