@@ -1,7 +1,7 @@
 """Reading `docker save` tars layer by layer, and tracing a layer to its Dockerfile line.
 
-No engine: the saved images are built here, in the three layouts engines write
-(legacy, OCI, OCI with gzip layers), from the same five layers:
+No engine: the saved images are built here (tests/saved_images.py), in the layouts engines
+write (legacy, Podman's, OCI, OCI with gzip layers), from the same five layers:
 
 0. the base image (it holds the canary too, so that reading it would show);
 1. ``WORKDIR /app``;
@@ -12,9 +12,6 @@ No engine: the saved images are built here, in the three layouts engines write
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import tarfile
 import tempfile
@@ -38,6 +35,8 @@ from grader.engine.image_layers import (
 from grader.errors import EngineError
 from grader.results import CheckStatus
 from grader.secret_scan import align_history, history_keyword, scan_for_canary, scan_layers
+from tests import saved_images
+from tests.saved_images import add, blob, diff_id, image_config, layer_tar
 
 CANARY = "canary-0123456789abcdef"
 
@@ -75,25 +74,6 @@ CLASSIC_CREATED_BY = [
 ]
 
 
-def layer_tar(
-    files: dict[str, bytes] | None = None, dirs: tuple[str, ...] = (), markers: tuple[str, ...] = ()
-) -> bytes:
-    """An uncompressed layer: folders, files, and empty whiteout marker files."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in dirs:
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.DIRTYPE
-            tar.addfile(info)
-        for name, data in (files or {}).items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for name in markers:
-            tar.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
-    return buffer.getvalue()
-
-
 ENV_TEXT = f"# planted\nAPI_KEY={CANARY}\n".encode()
 LAYERS = [
     layer_tar({"usr/lib/base.txt": b"base " + CANARY.encode()}, dirs=("usr/", "usr/lib/")),
@@ -108,57 +88,15 @@ LAYERS = [
 ]
 
 
-def diff_id(layer: bytes) -> str:
-    return "sha256:" + hashlib.sha256(layer).hexdigest()
-
-
 DIFF_IDS = [diff_id(layer) for layer in LAYERS]
 
 
 def config_json(history: list[dict[str, Any]] = BUILDKIT_HISTORY) -> bytes:
-    return json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Env": ["PYTHONUNBUFFERED=1"]},
-            "rootfs": {"type": "layers", "diff_ids": DIFF_IDS},
-            "history": history,
-        }
-    ).encode()
-
-
-def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
+    return image_config(DIFF_IDS, history)
 
 
 def legacy_save(path: Path, layers: list[bytes] = LAYERS) -> Path:
-    """Engine ≤ 24: ``<id>/layer.tar`` per layer and a manifest.json; the layers 1 and 3
-    are stored once more as symlinks, as the engine does for identical layers."""
-    with tarfile.open(path, "w") as tar:
-        names = []
-        for index, layer in enumerate(layers):
-            folder = f"{index:064x}"
-            add(tar, f"{folder}/VERSION", b"1.0")
-            add(tar, f"{folder}/layer.tar", layer)
-            names.append(f"{folder}/layer.tar")
-        config = hashlib.sha256(config_json()).hexdigest() + ".json"
-        add(tar, config, config_json())
-        link = tarfile.TarInfo("f" * 64 + "/layer.tar")
-        link.type = tarfile.SYMTYPE
-        link.linkname = f"../{1:064x}/layer.tar"
-        tar.addfile(link)
-        names[1] = link.name
-        manifest = [{"Config": config, "RepoTags": ["graded:latest"], "Layers": names}]
-        add(tar, "manifest.json", json.dumps(manifest).encode())
-    return path
-
-
-def blob(tar: tarfile.TarFile, data: bytes) -> dict[str, Any]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    add(tar, f"blobs/sha256/{digest.removeprefix('sha256:')}", data)
-    return {"digest": digest, "size": len(data)}
+    return saved_images.legacy_save(path, layers, config_json())
 
 
 def oci_save(
@@ -170,60 +108,14 @@ def oci_save(
     docker_manifest: bool = False,
     history: list[dict[str, Any]] = BUILDKIT_HISTORY,
 ) -> Path:
-    """Engine ≥ 25: index.json → (an index →) manifest → config and layer blobs."""
-    layer_type = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gzipped else "")
-    with tarfile.open(path, "w") as tar:
-        add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
-        config = blob(tar, config_json(history))
-        layer_blobs = [blob(tar, gzip.compress(la) if gzipped else la) for la in layers]
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-            "layers": [{"mediaType": layer_type, **b} for b in layer_blobs],
-        }
-        manifest_blob = blob(tar, json.dumps(manifest).encode())
-        top = {
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "platform": {"os": "linux", "architecture": "amd64"},
-            **manifest_blob,
-        }
-        if nested:
-            inner = {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.index.v1+json",
-                "manifests": [
-                    # An attestation, and a platform the engine did not save: both passed over.
-                    {
-                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                        "platform": {"os": "unknown", "architecture": "unknown"},
-                        **blob(tar, json.dumps({"layers": []}).encode()),
-                    },
-                    {
-                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                        "platform": {"os": "linux", "architecture": "amd64"},
-                        "digest": "sha256:" + "0" * 64,
-                        "size": 1,
-                    },
-                    top,
-                ],
-            }
-            top = {
-                "mediaType": "application/vnd.oci.image.index.v1+json",
-                **blob(tar, json.dumps(inner).encode()),
-            }
-        index = {"schemaVersion": 2, "manifests": [top]}
-        add(tar, "index.json", json.dumps(index).encode())
-        if docker_manifest:
-            entry = {
-                "Config": f"blobs/sha256/{config['digest'].removeprefix('sha256:')}",
-                "RepoTags": ["graded:latest"],
-                "Layers": [
-                    f"blobs/sha256/{b['digest'].removeprefix('sha256:')}" for b in layer_blobs
-                ],
-            }
-            add(tar, "manifest.json", json.dumps([entry]).encode())
-    return path
+    return saved_images.oci_save(
+        path,
+        layers,
+        config_json(history),
+        gzipped=gzipped,
+        nested=nested,
+        docker_manifest=docker_manifest,
+    )
 
 
 LAYOUTS = {
@@ -232,6 +124,7 @@ LAYOUTS = {
     "oci-gzip": lambda p: oci_save(p, gzipped=True),
     "oci-nested-index-gzip": lambda p: oci_save(p, gzipped=True, nested=True),
     "engine-25-manifest-json-gzip": lambda p: oci_save(p, gzipped=True, docker_manifest=True),
+    "podman": lambda p: saved_images.podman_save(p, LAYERS, config_json()),
 }
 
 
