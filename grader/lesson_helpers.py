@@ -1,0 +1,587 @@
+"""Helpers for the lesson notebooks: builds as learners see them, and images' layers.
+
+The lessons run on whatever engine a learner has: Docker Desktop or Docker Engine 25–29
+(BuildKit; ``docker save`` in the OCI layout, gzip-compressed layers with the containerd
+image store), an older Engine (the classic builder, the legacy ``docker save`` layout), or
+Podman (Buildah behind a Docker-compatible API). What differs between them lives here, in
+tested code, so that a lesson's cells stay about Docker rather than about engines:
+
+* :class:`BuildOutput` reads the progress a ``docker build`` prints, in all three dialects:
+  BuildKit's plain progress (``#8 [4/5] RUN …`` then ``#8 CACHED`` or ``#8 DONE 1.6s``),
+  the classic builder's (``Step 4/7 : RUN …`` then `` ---> Using cache``) and Podman's
+  (``STEP 4/7: RUN …`` then ``--> Using cache <id>``).
+* :func:`choose_builder` picks how a lesson runs ``docker build``: with BuildKit where the
+  engine and a ``docker`` CLI on PATH offer it, as on a learner's machine; otherwise with
+  the builder the engine has, and says why.
+* :func:`saved_image` opens what ``docker save`` writes, in any of its layouts, layer by layer.
+* :func:`layer_history` names each layer of ``docker history`` the same way on every engine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from grader.engine.builders import EngineFeatures
+from grader.engine.image_layers import EntryKind, Layer, LayerEntry, SavedImage
+from grader.engine.session import BASE_IMAGE, publish_host_for
+
+__all__ = [
+    "BuildOutput",
+    "BuildResult",
+    "BuildStep",
+    "Builder",
+    "EntryKind",
+    "Layer",
+    "LayerEntry",
+    "SavedImage",
+    "choose_builder",
+    "docker_clis",
+    "engine_name",
+    "engine_sees_folder",
+    "history_instruction",
+    "host_address",
+    "layer_history",
+    "parse_build_output",
+    "saved_image",
+]
+
+# --- reading build output -------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# BuildKit pads the step number to the width of the total ("[ 2/12]") and names the stage
+# in multi-stage builds ("[builder 2/4]", "[stage-1 3/3]").
+_BUILDKIT_STEP = re.compile(
+    r"^#(?P<id>\d+) \[(?:(?P<stage>[^\s\]]+) )?\s*(?P<n>\d+)/(?P<total>\d+)\] (?P<text>.*)$"
+)
+_BUILDKIT_LINE = re.compile(r"^#(?P<id>\d+) (?P<rest>.*)$")
+_BUILDKIT_DONE = re.compile(r"^DONE (?P<seconds>\d+(?:\.\d+)?)s$")
+_BUILDKIT_OUTPUT = re.compile(r"^\d+\.\d+ (?P<text>.*)$")
+_CLASSIC_STEP = re.compile(r"^Step (?P<n>\d+)/(?P<total>\d+) : (?P<text>.*)$")
+_CLASSIC_LAYER = re.compile(r"^ ---> [0-9a-f]{12,64}$")
+# Podman names the stage only in multi-stage builds: "[2/2] STEP 1/4: FROM …".
+_PODMAN_STEP = re.compile(
+    r"^(?:\[(?P<stage>\d+/\d+)\] )?STEP (?P<n>\d+)/(?P<total>\d+): (?P<text>.*)$"
+)
+_PODMAN_LAYER = re.compile(r"^--> [0-9a-f]{12,64}$")
+_IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class BuildStep:
+    """One step of a build, as the builder printed it."""
+
+    number: int
+    """1-based; BuildKit counts within the stage and only the steps that make a layer."""
+    total: int
+    instruction: str
+    """The instruction as printed, e.g. ``RUN pip install -r requirements.txt``."""
+    stage: str | None = None
+    """BuildKit's stage name (``builder``, ``stage-1``) or Podman's ``1/2``; None in a
+    single-stage build and with the classic builder."""
+    cached: bool = False
+    """The builder reused the step's layer from its cache."""
+    seconds: float = 0.0
+    """How long the step took: BuildKit's own ``DONE`` time, else the time between the
+    step's first line and the next step's (0 when the output was not timed)."""
+    error: str = ""
+    output: list[str] = field(default_factory=list)
+    """What the step printed (a RUN's output)."""
+    dialect: str = "classic"
+    """``buildkit``, ``classic`` or ``podman``: whose output the step came from."""
+    started_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def keyword(self) -> str:
+        return self.instruction.split(" ", 1)[0].upper()
+
+    @property
+    def label(self) -> str:
+        """The step's number as the builder prints it: ``[builder 2/4]``, ``Step 2/7``,
+        ``STEP 2/7`` (``[2/2] STEP 1/4`` in a multi-stage build)."""
+        if self.dialect == "buildkit":
+            where = f"{self.stage} " if self.stage else ""
+            return f"[{where}{self.number}/{self.total}]"
+        if self.dialect == "podman":
+            where = f"[{self.stage}] " if self.stage else ""
+            return f"{where}STEP {self.number}/{self.total}"
+        return f"Step {self.number}/{self.total}"
+
+
+class BuildOutput:
+    """Reads a ``docker build``'s printed output, line by line, in any of the three dialects.
+
+    Feed it each line (with the time it arrived, to time the classic and Podman steps),
+    or hand a whole recorded output to :func:`parse_build_output`.
+    """
+
+    def __init__(self) -> None:
+        self.dialect: str | None = None
+        """``buildkit``, ``classic`` or ``podman``: the first step line decides."""
+        self._steps: list[BuildStep] = []
+        self._vertexes: dict[str, BuildStep] = {}
+        self.errors: list[str] = []
+        self.step_lines: list[str] = []
+        """The lines about the steps themselves (start, cache hit, end, error), not the
+        steps' own output nor the builder's housekeeping: the gist of a build."""
+
+    @property
+    def steps(self) -> list[BuildStep]:
+        """The steps in Dockerfile order.
+
+        BuildKit runs independent steps in parallel and prints them as they come; its
+        numbers, stage by stage (in the order the stages first appear), give the order.
+        """
+        if self.dialect != "buildkit":
+            return list(self._steps)
+        stages: dict[str | None, int] = {}
+        for step in self._steps:
+            stages.setdefault(step.stage, len(stages))
+        return sorted(self._steps, key=lambda s: (stages[s.stage], s.number))
+
+    def feed(self, line: str, at: float | None = None) -> None:
+        line = _ANSI.sub("", line).rstrip("\r\n").replace("\r", "")
+        if self.dialect in (None, "buildkit") and line.startswith("#") and self._buildkit(line, at):
+            return
+        if self.dialect in (None, "classic") and self._classic(line, at):
+            return
+        if self.dialect in (None, "podman") and self._podman(line, at):
+            return
+        if line.strip() and self._steps and self.dialect != "buildkit":
+            self._steps[-1].output.append(line)
+
+    def finish(self, at: float | None = None) -> None:
+        """The output has ended: close the timing of the last step."""
+        if self._steps and self.dialect != "buildkit":
+            self._close(self._steps[-1], at)
+
+    # BuildKit: every line starts with its vertex's "#N"; a step's header line comes first
+    # (and comes again when its output resumes after another vertex's lines).
+    def _buildkit(self, line: str, at: float | None) -> bool:
+        header = _BUILDKIT_STEP.match(line)
+        if header:
+            self.dialect = "buildkit"
+            if header["id"] not in self._vertexes:
+                step = BuildStep(
+                    number=int(header["n"]),
+                    total=int(header["total"]),
+                    instruction=" ".join(header["text"].split()),
+                    stage=header["stage"],
+                    dialect="buildkit",
+                    started_at=at,
+                )
+                self._vertexes[header["id"]] = step
+                self._steps.append(step)
+                self.step_lines.append(line)
+            return True
+        status = _BUILDKIT_LINE.match(line)
+        if status is None:
+            return False
+        step = self._vertexes.get(status["id"])
+        if step is None:
+            # "[internal] load build context", "exporting to image" …: not Dockerfile steps.
+            if status["rest"].startswith("ERROR"):
+                self.errors.append(status["rest"].removeprefix("ERROR").lstrip(": "))
+            return self.dialect == "buildkit" or status["rest"].startswith("[")
+        rest = status["rest"]
+        done = _BUILDKIT_DONE.match(rest)
+        if rest == "CACHED":
+            step.cached, step.seconds = True, 0.0
+        elif done:
+            step.seconds = float(done["seconds"])
+            step.ended_at = at
+        elif rest.startswith("ERROR"):
+            step.error = rest.removeprefix("ERROR").lstrip(": ")
+            self.errors.append(step.error)
+        else:
+            if output := _BUILDKIT_OUTPUT.match(rest):
+                step.output.append(output["text"])
+            return True
+        self.step_lines.append(line)
+        return True
+
+    def _classic(self, line: str, at: float | None) -> bool:
+        header = _CLASSIC_STEP.match(line)
+        if header:
+            self._start("classic", header, None, at)
+            return True
+        if not self._steps or self.dialect != "classic":
+            return False
+        step = self._steps[-1]
+        if line.strip() == "---> Using cache":
+            step.cached = True
+            self.step_lines.append(line)
+            return True
+        if _CLASSIC_LAYER.match(line):
+            self._close(step, at)
+            return True
+        if line.startswith((" ---> Running in ", "Removing intermediate container")):
+            return True
+        if line.startswith(("Successfully built", "Successfully tagged")):
+            return True
+        if line.startswith("The command ") and "returned a non-zero code" in line:
+            step.error = line
+            self.errors.append(line)
+            self.step_lines.append(line)
+            return True
+        return False
+
+    def _podman(self, line: str, at: float | None) -> bool:
+        header = _PODMAN_STEP.match(line)
+        if header:
+            self._start("podman", header, header["stage"], at)
+            return True
+        if not self._steps or self.dialect != "podman":
+            return False
+        step = self._steps[-1]
+        if line.startswith("--> Using cache"):
+            step.cached = True
+            self.step_lines.append(line)
+            return True
+        if _PODMAN_LAYER.match(line):
+            self._close(step, at)
+            return True
+        if line.startswith(("COMMIT", "Successfully tagged", "Successfully built")):
+            return True
+        if _IMAGE_ID.match(line):
+            return True  # the new image's id, printed after its tag
+        if line.startswith(("building at STEP", "Error:", "error building")):
+            step.error = line
+            self.errors.append(line)
+            self.step_lines.append(line)
+            return True
+        return False
+
+    def _start(
+        self, dialect: str, header: re.Match[str], stage: str | None, at: float | None
+    ) -> None:
+        self.dialect = dialect
+        self.step_lines.append(header.string)
+        if self._steps:
+            self._close(self._steps[-1], at)
+        self._steps.append(
+            BuildStep(
+                number=int(header["n"]),
+                total=int(header["total"]),
+                instruction=header["text"].strip(),
+                stage=stage,
+                dialect=dialect,
+                started_at=at,
+            )
+        )
+
+    @staticmethod
+    def _close(step: BuildStep, at: float | None) -> None:
+        if step.ended_at is None and at is not None and step.started_at is not None:
+            step.ended_at = at
+            step.seconds = max(0.0, at - step.started_at)
+
+
+def parse_build_output(text: str | Iterable[str]) -> BuildOutput:
+    """Parse a whole recorded build output (untimed)."""
+    lines = text.splitlines() if isinstance(text, str) else text
+    parsed = BuildOutput()
+    for line in lines:
+        parsed.feed(line)
+    parsed.finish()
+    return parsed
+
+
+# --- running docker build the way a learner does --------------------------------------
+
+
+def docker_clis(path: str | None = None) -> list[Path]:
+    """Every ``docker`` program on PATH, in PATH order, each once."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for folder in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep):
+        candidate = Path(folder or ".") / "docker"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            real = candidate.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.append(candidate)
+    return found
+
+
+def _cli_version(cli: Path) -> tuple[int, int]:
+    result = subprocess.run(
+        [str(cli), "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    match = re.search(r"version (\d+)\.(\d+)", result.stdout)
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+def _has_buildx(cli: Path) -> bool:
+    result = subprocess.run(
+        [str(cli), "buildx", "version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return result.returncode == 0
+
+
+def cli_has_buildkit(cli: Path) -> bool:
+    """Can this docker CLI build with BuildKit?
+
+    Before 23.0 the CLI had BuildKit built in (``DOCKER_BUILDKIT=1``); since 23.0 it hands
+    BuildKit builds to the buildx plugin and, without it, falls back to the classic builder.
+    """
+    return _cli_version(cli) < (23, 0) or _has_buildx(cli)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    command: str
+    """The command as a learner would type it (labels left out)."""
+    returncode: int
+    lines: list[str]
+    """Everything the build printed, stdout and stderr interleaved, as a terminal shows it."""
+    parsed: BuildOutput
+
+    @property
+    def steps(self) -> list[BuildStep]:
+        return self.parsed.steps
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def tail(self, count: int = 15) -> str:
+        return "\n".join(self.lines[-count:])
+
+
+@dataclass(frozen=True)
+class Builder:
+    """How a lesson runs ``docker build``: which CLI, and with which builder."""
+
+    kind: str
+    """``buildkit`` or ``classic`` (the classic builder, or Podman's Buildah)."""
+    cli: Path
+    engine: str
+    """e.g. ``Docker Engine 26.1.5`` or ``Podman Engine 5.4.2``."""
+    why: str
+    """One sentence for the learner: which builder, and why this one."""
+
+    @property
+    def environment(self) -> dict[str, str]:
+        # DOCKER_BUILDKIT picks the builder for every CLI version: 1 = BuildKit (built in
+        # before 23.0, buildx since), 0 = the classic builder.
+        return {"DOCKER_BUILDKIT": "1" if self.kind == "buildkit" else "0"}
+
+    def command(
+        self, tag: str, labels: Mapping[str, str] | None = None, *, quiet: bool = False
+    ) -> list[str]:
+        """The ``docker build`` command for the context in the current folder."""
+        command = [str(self.cli), "build"]
+        if quiet:
+            command.append("--quiet")
+        elif self.kind == "buildkit":
+            # The plain progress prints every step as a line, as a CI log shows it; a
+            # terminal shows the same steps redrawn in place.
+            command.append("--progress=plain")
+        if self.kind == "classic":
+            command.append("--force-rm")  # a failed step leaves no container behind
+        for key, value in (labels or {}).items():
+            command += ["--label", f"{key}={value}"]
+        return [*command, "-t", tag, "."]
+
+    def display(self, tag: str, *, quiet: bool = False) -> str:
+        """The command as a learner would type it, without the lesson's labels."""
+        flags = " --quiet" if quiet else (" --progress=plain" if self.kind == "buildkit" else "")
+        return (
+            f"DOCKER_BUILDKIT={self.environment['DOCKER_BUILDKIT']} docker build{flags} -t {tag} ."
+        )
+
+    def build(
+        self,
+        folder: Path,
+        tag: str,
+        labels: Mapping[str, str] | None = None,
+        *,
+        quiet: bool = False,
+        check: bool = True,
+    ) -> BuildResult:
+        """Build ``folder`` (its Dockerfile) as ``tag``; each line timed as it arrives.
+
+        With ``check`` (the default), a failed build raises RuntimeError with its last lines.
+        """
+        parsed = BuildOutput()
+        lines: list[str] = []
+        with subprocess.Popen(
+            self.command(tag, labels, quiet=quiet),
+            cwd=folder,
+            env={**os.environ, **self.environment},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = _ANSI.sub("", raw.rstrip("\n")).replace("\r", "")
+                lines.append(line)
+                parsed.feed(line, time.monotonic())
+            returncode = process.wait()
+        parsed.finish(time.monotonic())
+        result = BuildResult(self.display(tag, quiet=quiet), returncode, lines, parsed)
+        if check and returncode != 0:
+            raise RuntimeError(
+                f"`{result.command}` failed ({returncode}) with {self.engine}:\n{result.tail()}"
+            )
+        return result
+
+
+def choose_builder(client: Any, path: str | None = None) -> Builder:
+    """The builder a learner's ``docker build`` uses on this engine, and a CLI that runs it.
+
+    BuildKit wherever the engine offers it (Docker Engine 18.09+ on Linux, Docker Desktop)
+    and a ``docker`` CLI on PATH can drive it; else the classic builder, which is also what
+    Podman's Docker-compatible API offers (Buildah underneath).
+    """
+    features = EngineFeatures.from_version(client.version(), client.info())
+    engine = f"{features.product} {features.version}"
+    clis = docker_clis(path)
+    if not clis:
+        raise RuntimeError("No `docker` command on PATH: install the Docker CLI.")
+    if not features.has_buildkit:
+        how = (
+            "`docker build` uses the classic builder"
+            if features.is_docker
+            else "it builds with Buildah, whose output shows `STEP N/M:` lines"
+        )
+        return Builder("classic", clis[0], engine, f"{engine} has no BuildKit: {how}.")
+    for cli in clis:
+        if cli_has_buildkit(cli):
+            return Builder(
+                "buildkit",
+                cli,
+                engine,
+                f"{engine} builds with BuildKit, as `docker build` does on Docker Desktop and "
+                "Docker Engine 23+.",
+            )
+    return Builder(
+        "classic",
+        clis[0],
+        engine,
+        f"Your docker CLI has no buildx component, so `docker build` falls back to the "
+        f"classic builder (deprecated) although {engine} has BuildKit: install the "
+        "`docker-buildx` package (or Docker Desktop) to build with BuildKit.",
+    )
+
+
+# --- what docker history and docker save give away ------------------------------------
+
+_NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
+_SHELL = re.compile(r"^(?:RUN )?(?:\|\d+ (?:\S+=\S* )*)?/bin/sh -c ")
+
+
+def history_instruction(created_by: str) -> str:
+    """A history entry's ``CreatedBy`` as the Dockerfile instruction that made it.
+
+    The classic builder (and Podman) write ``/bin/sh -c #(nop) COPY file:… in .`` and
+    ``/bin/sh -c pip install …``; BuildKit writes ``COPY app.py . # buildkit`` and
+    ``RUN /bin/sh -c pip install … # buildkit``.
+    """
+    text = created_by.strip().removesuffix("# buildkit").strip()
+    if _NOP.match(text):
+        return _NOP.sub("", text).strip()
+    if _SHELL.match(text):
+        return "RUN " + _SHELL.sub("", text).strip()
+    return text or "(base image)"
+
+
+def layer_history(client: Any, reference: str) -> list[tuple[str, int]]:
+    """``docker history``, oldest first: each entry's instruction and the bytes it added."""
+    entries = client.api.history(reference)
+    return [
+        (history_instruction(str(h.get("CreatedBy") or "")), int(h.get("Size") or 0))
+        for h in reversed(entries)
+    ]
+
+
+@contextmanager
+def saved_image(client: Any, reference: str) -> Iterator[SavedImage]:
+    """What ``docker save`` writes for ``reference``, opened for reading layer by layer.
+
+    It works with every layout an engine writes: the legacy one (``<id>/layer.tar``, Engine
+    ≤ 24 and Podman), the OCI layout (``index.json`` and ``blobs/sha256/…``, Engine 25+),
+    and its gzip-compressed layers (the containerd image store). Use it as::
+
+        with saved_image(client, "my-image") as image:
+            for layer in image.layers:          # oldest first; layer.created_by says how
+                for entry in image.entries(layer):
+                    entry.path, entry.kind      # "/tmp/token.txt", EntryKind.FILE
+                    entry.content.read()        # a file's bytes (read it before the next entry)
+
+    A file deleted by a later step shows in that later layer as ``EntryKind.WHITEOUT``.
+    """
+    with tempfile.TemporaryDirectory(prefix="docker-save-") as folder:
+        path = Path(folder) / "image.tar"
+        with path.open("wb") as tar:
+            for chunk in client.images.get(reference).save(chunk_size=1024 * 1024):
+                tar.write(chunk)
+        with SavedImage.open(path) as image:
+            yield image
+
+
+# --- where the engine is ----------------------------------------------------------------
+
+
+def engine_name(client: Any) -> str:
+    """``Docker Engine 27.3.1``, ``Podman Engine 5.4.2`` …"""
+    features = EngineFeatures.from_version(client.version())
+    return f"{features.product} {features.version}"
+
+
+def host_address(client: Any) -> str:
+    """The address to publish ports on, and to reach them at, from this machine.
+
+    ``127.0.0.1`` for an engine on this machine (a socket, Docker Desktop, a Podman or
+    Colima VM, all of which forward loopback ports). An engine reached over TCP on another
+    machine (``DOCKER_HOST=tcp://HOST:2375``) publishes on *its* interfaces: its loopback
+    is not ours, so the ports must be published on, and reached at, ``HOST``.
+    """
+    return publish_host_for(str(client.api.base_url))
+
+
+def engine_sees_folder(
+    client: Any, folder: Path, labels: Mapping[str, str] | None = None, image: str = BASE_IMAGE
+) -> bool:
+    """Does a bind mount of ``folder`` show this machine's files to the engine's containers?
+
+    Not when the engine runs on another machine, or in a VM that does not share the folder
+    (Colima and Podman machines share only your home folder by default): Docker then mounts
+    the engine machine's folder of that name (made empty if need be), Docker Desktop refuses.
+    """
+    marker = folder / f".engine-probe-{uuid.uuid4().hex[:8]}"
+    marker.write_text(marker.name)
+    container = None
+    try:
+        # Judged by the exit status, not by what the container printed: reading the logs
+        # of a container that lived a few milliseconds sometimes returns nothing.
+        container = client.containers.run(
+            image,
+            ["test", "-f", f"/probe/{marker.name}"],
+            volumes={str(folder): {"bind": "/probe", "mode": "ro"}},
+            labels=dict(labels or {}),
+            network_mode="none",
+            detach=True,
+        )
+        return int(container.wait(timeout=60).get("StatusCode", 1)) == 0
+    except docker.errors.APIError:
+        return False  # Docker Desktop refuses to mount a folder it does not share
+    finally:
+        marker.unlink(missing_ok=True)
+        if container is not None:
+            container.remove(force=True, v=True)
