@@ -34,9 +34,18 @@ def _expected(folder: Path) -> dict:
 
 
 def _builders(folder: Path) -> tuple[str, ...]:
+    """The builders the host grades this submission with.
+
+    Every submission with BuildKit, the builder learners have; the engine-sensitive few
+    (``LANE_SUBMISSIONS``) with the classic builder too, and a test asserts the two agree
+    on them. A fixture about one builder's behaviour names it in ``builders``.
+    """
     if isinstance(read_dockerfile(folder / "Dockerfile"), DockerfileProblem):
         return ("auto",)  # the Dockerfile is refused before any builder sees it
-    return tuple(_expected(folder).get("builders", BUILDERS))
+    declared = _expected(folder).get("builders")
+    if declared:
+        return tuple(declared)
+    return BUILDERS if folder.name in LANE_SUBMISSIONS else ("buildkit",)
 
 
 # The engine-sensitive few that every lane grades: building, the cache proof (both
