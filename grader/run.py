@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import httpx
 
 from grader.build_stream import TrimmedOutput
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.engine import ContainerLimits, EngineSession, RunningContainer
+from grader.errors import ContainerWontStart
 from grader.spec import ExerciseSpec, MiB
 from grader.workspace import Workspace
 
@@ -66,14 +67,18 @@ def start_and_wait(
     volumes: Mapping[str, str] | None = None,
 ) -> RunOutcome:
     started = time.monotonic()
-    container = session.start_container(
-        image,
-        container_port=spec.container_port,
-        purpose=purpose,
-        limits=container_limits(spec),
-        environment=environment,
-        volumes=volumes,
-    )
+    try:
+        container = session.start_container(
+            image,
+            container_port=spec.container_port,
+            purpose=purpose,
+            limits=container_limits(spec),
+            environment=environment,
+            volumes=volumes,
+        )
+    except ContainerWontStart as refused:
+        failure = _never_started(refused, spec, workspace)
+        return RunOutcome(None, failure, time.monotonic() - started)
     deadline = started + spec.limits.readiness_timeout_s
     last_answer = "no answer"
     url = f"{container.base_url}{spec.readiness_path}"
@@ -122,6 +127,24 @@ def _exited(
         or "Run it yourself with `docker run --rm IMAGE` and read the error at the end of the "
         "output; the CMD must start a server that keeps running.",
         details=logs,
+    )
+
+
+def _never_started(
+    refused: ContainerWontStart, spec: ExerciseSpec, workspace: Workspace
+) -> Verdict:
+    """The engine would not start the image's command: the learner's image, not a fault."""
+    said = refused.message.split("container process: ")[-1]
+    cause, hint = diagnose_logs(refused.message, spec, workspace)
+    code = f" (exit code {refused.exit_code})" if refused.exit_code is not None else ""
+    return Verdict.failed(
+        f"The container could not start{code}"
+        + (f": {cause}" if cause else "")
+        + f". The engine said: {said}",
+        hint
+        or "Check the CMD and ENTRYPOINT: the program they name must exist in the image and "
+        "be executable; try `docker run --rm IMAGE` yourself.",
+        details=refused.message,
     )
 
 
