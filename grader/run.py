@@ -138,9 +138,7 @@ def _never_started(
     cause, hint = diagnose_logs(refused.message, spec, workspace)
     code = f" (exit code {refused.exit_code})" if refused.exit_code is not None else ""
     return Verdict.failed(
-        f"The container could not start{code}"
-        + (f": {cause}" if cause else "")
-        + f". The engine said: {said}",
+        f"The container could not start{code}: " + (cause or f"the engine said: {said}") + ".",
         hint
         or "Check the CMD and ENTRYPOINT: the program they name must exist in the image and "
         "be executable; try `docker run --rm IMAGE` yourself.",
@@ -164,6 +162,11 @@ def _never_ready(
     )
 
 
+# The init process (tini, catatonit) or the runtime (runc, crun) cannot find the program.
+_MISSING_PROGRAM = re.compile(
+    r"exec (?P<tini>\S+) failed: No such file or directory"
+    r"|exec: \"(?P<runc>[^\"]+)\": executable file not found in \$PATH"
+)
 _LISTENING = re.compile(r"running on https?://([\w.\[\]:]+?):(\d+)", re.IGNORECASE)
 
 
@@ -209,6 +212,14 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
         return (
             f"the package `{module.group(1)}` is not installed in the image",
             "Install the dependencies with `pip install -r requirements.txt` in the Dockerfile.",
+        )
+    missing = _MISSING_PROGRAM.search(logs)
+    if missing:
+        program = missing.group("tini") or missing.group("runc")
+        return (
+            f"the program `{program}` that CMD/ENTRYPOINT start does not exist in the image "
+            f"(the engine said: {missing.group(0).strip()})",
+            "Check the spelling of CMD, and that uvicorn is in requirements.txt.",
         )
     if re.search(r"(executable file not found|command not found|not found in \$PATH)", logs):
         return (
