@@ -154,6 +154,9 @@ def fault_of(exc: BaseException, *, check: str = "") -> Fault:
         return Fault(FaultKind.SUBMISSION, exc.message, exc.hint, check)
     if isinstance(exc, SetupError):
         return Fault(FaultKind.ENGINE, exc.message, exc.hint or ENGINE_HINT, check)
+    if isinstance(exc, GraderError) and not isinstance(exc, EngineError):
+        # The grader's own tools (hadolint …) failed in a way it foresaw.
+        return Fault(FaultKind.GRADER, exc.message, exc.hint or _bug_hint(check, exc), check)
     from grader.engine import as_engine_error
 
     engine_error = as_engine_error(exc)
@@ -164,9 +167,12 @@ def fault_of(exc: BaseException, *, check: str = "") -> Fault:
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
     name = type(exc).__name__
     return Fault(
-        FaultKind.GRADER,
-        f"{name}: {text}" if text else name,
+        FaultKind.GRADER, f"{name}: {text}" if text else name, _bug_hint(check, exc), check
+    )
+
+
+def _bug_hint(check: str, exc: BaseException) -> str:
+    return (
         f"Not your mistake: this is a bug in the grader: please report it (check "
-        f"`{check or 'none'}`, {name}), with this report.",
-        check,
+        f"`{check or 'none'}`, {type(exc).__name__}), with this report."
     )

@@ -210,3 +210,13 @@ def test_every_fault_kind_has_a_hint(exc: Exception, kind: FaultKind) -> None:
     assert fault.kind is kind
     assert fault.hint
     assert GradeReport.from_fault(fault).exit_code == 2
+
+
+def test_a_failing_tool_of_the_grader_keeps_its_own_hint() -> None:
+    """Is a foreseen failure of the grader's tools (hadolint) a grader fault with its hint?"""
+    from grader.errors import GraderError
+
+    fault = fault_of(GraderError("hadolint did not finish within 60 s.", hint="grade again"))
+    assert fault.kind is FaultKind.GRADER
+    assert fault.hint == "grade again"
+    assert fault.message == "The grader failed: hadolint did not finish within 60 s."
