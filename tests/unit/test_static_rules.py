@@ -7,11 +7,16 @@ from pathlib import Path
 import pytest
 
 from grader.checks import Verdict
+from grader.checks.dockerfile_rules import (
+    RULES,
+    StaticContext,
+    dependency_install_step,
+    pip_installs,
+)
 from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.hadolint import run_hadolint
 from grader.results import CheckStatus
 from grader.spec import load_spec
-from grader.static_rules import RULES, StaticContext, dependency_install_step, pip_installs
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
