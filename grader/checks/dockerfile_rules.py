@@ -19,6 +19,7 @@ from pathlib import Path
 from grader.checks.base import Check, FilesContext, Needs, StaticContext, Verdict, check
 from grader.dockerfile import Dockerfile, DockerfileProblem, Instruction
 from grader.dockerignore import ContextMatcher, read_dockerignore
+from grader.effective_command import Reach, listen_address
 from grader.errors import SubmissionError
 from grader.hadolint import HadolintFinding
 from grader.results import Finding
@@ -592,65 +593,47 @@ def _exec_form(instruction: Instruction) -> str:
     return "[" + ", ".join(f'"{w}"' for w in words) + "]"
 
 
-def _start_command(dockerfile: Dockerfile) -> tuple[list[str], Instruction | None]:
-    entrypoint = dockerfile.last("ENTRYPOINT")
-    cmd = dockerfile.last("CMD")
-    words = (entrypoint.words() if entrypoint else []) + (cmd.words() if cmd else [])
-    return words, cmd or entrypoint
-
-
-def _option(words: list[str], *names: str) -> str | None:
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
+def _listen_fix(server: str | None, port: int) -> str:
+    """How to make ``server`` listen on every IPv4 interface, in its own syntax."""
+    program = (server or "").split(" ", 1)[0]
+    if program in {"gunicorn", "hypercorn"}:
+        return f"`--bind 0.0.0.0:{port}`"
+    if server == "fastapi dev":
+        return "`fastapi run` (it listens on 0.0.0.0; `fastapi dev` is for your own machine)"
+    return "`--host 0.0.0.0`"
 
 
 @check(
     "binds_all_interfaces", "The server listens on 0.0.0.0 inside the container", Needs.STATIC, 3
 )
 def binds_all_interfaces(ctx: StaticContext) -> Verdict:
-    words, instruction = _start_command(ctx.dockerfile)
-    line = instruction.line if instruction else None
-    joined = " ".join(words)
-    if "uvicorn" in joined:
-        host = _option(words, "--host")
-        if host in {"0.0.0.0", "::", "[::]"}:
-            return Verdict.passed(f"uvicorn listens on {host}.")
-        said = f"`--host {host}`" if host else "no `--host`, so uvicorn's default 127.0.0.1"
-        return Verdict.failed(
-            f"The server starts with {said}: inside a container that address is reachable only "
-            "from the container itself, so published ports get no answer.",
-            "Add `--host 0.0.0.0` to the uvicorn command.",
-            line=line,
-        )
-    if "gunicorn" in joined:
-        bind = _option(words, "--bind", "-b") or ""
-        if bind.startswith("0.0.0.0") or bind.startswith("[::]"):
-            return Verdict.passed(f"gunicorn binds {bind}.")
-        return Verdict.failed(
-            "gunicorn is not bound to 0.0.0.0.",
-            "Add `--bind 0.0.0.0:8000`.",
-            line=line,
-        )
-    return Verdict.passed(
-        "The start command is not uvicorn or gunicorn; the run stage checks the address."
-    )
+    # The command the container really runs (ENTRYPOINT + CMD, through `sh -c`, with ENV
+    # expanded), in the server's own syntax: not a search of the Dockerfile's text.
+    address = listen_address(ctx.dockerfile)
+    answers = address.reach.published_port_answers
+    if answers is None:
+        return Verdict.passed(f"{address.reason} The run stage checks where it really listens.")
+    if answers:
+        return Verdict.passed(address.reason)
+    fix = _listen_fix(address.server, ctx.spec.container_port)
+    hint = {
+        Reach.UNIX_SOCKET: f"Listen on TCP instead: {fix}.",
+        Reach.INVALID: f"Write the address itself in the command: {fix}.",
+    }.get(address.reach, f"Make the server listen on every IPv4 interface: {fix}.")
+    return Verdict.failed(address.reason, hint, line=address.source_line)
 
 
 @check("expose_matches_port", "EXPOSE matches the port the app listens on", Needs.STATIC, 2)
 def expose_matches_port(ctx: StaticContext) -> Verdict:
     port = ctx.spec.container_port
-    words, instruction = _start_command(ctx.dockerfile)
-    listen = _option(words, "--port")
-    if listen is not None and listen != str(port):
+    address = listen_address(ctx.dockerfile)
+    if address.port is not None and address.port != port:
+        flag = "--bind 0.0.0.0:" if "--bind" in _listen_fix(address.server, port) else "--port "
         return Verdict.failed(
-            f"The server listens on port {listen}, but this exercise expects {port}.",
-            f"Use `--port {port}`.",
-            line=instruction.line if instruction else None,
+            f"The server listens on port {address.port}, but this exercise expects {port}: "
+            f"{address.reason}",
+            f"Use `{flag}{port}`.",
+            line=address.source_line,
         )
     exposes = ctx.dockerfile.find("EXPOSE")
     exposed = {w.split("/")[0] for i in exposes for w in i.words()}
