@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from grader.errors import Fault, FaultKind
 from grader.report import lms_gradebook, markdown
 from grader.results import GradeReport
 from grader.spec import ExerciseSpec
@@ -113,18 +114,23 @@ def _grade_one(
     if partial.exists():
         data = json.loads(partial.read_text())
     else:
-        error = GradeReport.from_error(
-            RuntimeError(stderr.strip()[-500:] or "no report"),
-            exercise=spec.name,
-            title=spec.title,
-            submission=str(folder),
+        # The child writes a report even on faults: without one, it crashed or hung.
+        crash = Fault(
+            FaultKind.GRADER,
+            stderr.strip()[-500:] or "the grader stopped without a report",
+            "Not your mistake: this is a bug in the grader: please report it, with this "
+            "report; grade this student again with `grader check`.",
+        )
+        error = GradeReport.from_fault(
+            crash, exercise=spec.name, title=spec.title, submission=str(folder)
         )
         data = error.to_dict()
     data["student_id"] = student
     report_path.write_text(json.dumps(data, indent=2) + "\n")
     partial.unlink(missing_ok=True)
-    (out / f"{student}.md").write_text(markdown.render(GradeReport.from_dict(data)))
-    return "failed" if data.get("fault") else "graded"
+    report = GradeReport.from_dict(data)
+    (out / f"{student}.md").write_text(markdown.render(report))
+    return "failed" if report.fault else "graded"
 
 
 def grade_class(

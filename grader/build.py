@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.build_stream import BuildLog, BuildStep, StepEvent
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.dockerfile import Dockerfile, Instruction
 from grader.engine import EngineSession
 from grader.engine.builders import BuilderKind, BuildHandle

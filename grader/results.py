@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-import traceback
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from grader.errors import Fault, FaultKind, fault_of
 
 __all__ = ["CheckResult", "CheckStatus", "Finding", "GradeReport"]
 
@@ -89,7 +90,11 @@ class GradeReport:
     """The builder that built the image: ``buildkit``, ``classic``, or ``buildah`` on Podman
     (empty when no build ran)."""
     fault: str = ""
-    """Set when the grader itself failed: the reason, for the report's header."""
+    """Set when the grade met a fault (not the learner's): the reason, for the header."""
+    fault_kind: str = ""
+    """Whose fault: ``engine``, ``grader`` (a bug), ``spec`` or ``submission``."""
+    fault_hint: str = ""
+    """What to do about the fault."""
 
     @property
     def graded_on(self) -> str:
@@ -101,6 +106,15 @@ class GradeReport:
         }
         with_builder = f" with {builders.get(self.builder, self.builder)}" if self.builder else ""
         return f"{self.engine}{with_builder}" if self.engine else ""
+
+    @property
+    def fault_header(self) -> str:
+        """The fault in one line for a report's header ('' without one)."""
+        if not self.fault:
+            return ""
+        kind = f" ({FaultKind(self.fault_kind).label})" if self.fault_kind else ""
+        hint = f" Hint: {self.fault_hint}" if self.fault_hint else ""
+        return f"The grader could not finish{kind}: {self.fault}{hint}"
 
     @property
     def score(self) -> float:
@@ -136,6 +150,8 @@ class GradeReport:
             "engine": self.engine,
             "builder": self.builder,
             "fault": self.fault,
+            "fault_kind": self.fault_kind,
+            "fault_hint": self.fault_hint,
             "checks": [c.to_dict() for c in self.checks],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "build_steps": list(self.build_steps),
@@ -164,6 +180,8 @@ class GradeReport:
             engine=data.get("engine", ""),
             builder=data.get("builder", ""),
             fault=data.get("fault", ""),
+            fault_kind=data.get("fault_kind", ""),
+            fault_hint=data.get("fault_hint", ""),
         )
 
     def with_checks(self, checks: tuple[CheckResult, ...]) -> GradeReport:
@@ -173,20 +191,31 @@ class GradeReport:
     def from_error(
         cls, exc: BaseException, *, exercise: str = "", title: str = "", submission: str = ""
     ) -> GradeReport:
-        """A report that says the grader failed, instead of a traceback."""
-        reason = str(exc) or type(exc).__name__
-        if not isinstance(exc, Exception) or type(exc).__module__ != "grader.errors":
-            reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        """A report that says the grade could not be made, instead of a traceback."""
+        return cls.from_fault(fault_of(exc), exercise=exercise, title=title, submission=submission)
+
+    @classmethod
+    def from_fault(
+        cls, fault: Fault, *, exercise: str = "", title: str = "", submission: str = ""
+    ) -> GradeReport:
+        """A report of a fault that left nothing graded: one ``error`` check says why."""
         check = CheckResult(
             id="grader",
             title="The grader ran",
             status=CheckStatus.ERROR,
             points=0,
             max_points=0,
-            message=f"The grader failed: {reason}",
-            hint=getattr(exc, "hint", "")
-            or "This is not your mistake. Run the check again; report it if it persists.",
+            message=fault.message,
+            hint=fault.hint,
             line=None,
             required=True,
         )
-        return cls(exercise, title, submission, (check,), fault=reason)
+        return cls(
+            exercise,
+            title,
+            submission,
+            (check,),
+            fault=fault.reason,
+            fault_kind=fault.kind.value,
+            fault_hint=fault.hint,
+        )

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import httpx
 
 from grader.build_stream import TrimmedOutput
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.engine import ContainerLimits, EngineSession, RunningContainer
+from grader.errors import ContainerWontStart
 from grader.spec import ExerciseSpec, MiB
 from grader.workspace import Workspace
 
@@ -66,14 +67,18 @@ def start_and_wait(
     volumes: Mapping[str, str] | None = None,
 ) -> RunOutcome:
     started = time.monotonic()
-    container = session.start_container(
-        image,
-        container_port=spec.container_port,
-        purpose=purpose,
-        limits=container_limits(spec),
-        environment=environment,
-        volumes=volumes,
-    )
+    try:
+        container = session.start_container(
+            image,
+            container_port=spec.container_port,
+            purpose=purpose,
+            limits=container_limits(spec),
+            environment=environment,
+            volumes=volumes,
+        )
+    except ContainerWontStart as refused:
+        failure = _never_started(refused, spec, workspace)
+        return RunOutcome(None, failure, time.monotonic() - started)
     deadline = started + spec.limits.readiness_timeout_s
     last_answer = "no answer"
     url = f"{container.base_url}{spec.readiness_path}"
@@ -125,6 +130,22 @@ def _exited(
     )
 
 
+def _never_started(
+    refused: ContainerWontStart, spec: ExerciseSpec, workspace: Workspace
+) -> Verdict:
+    """The engine would not start the image's command: the learner's image, not a fault."""
+    said = refused.message.split("container process: ")[-1]
+    cause, hint = diagnose_logs(refused.message, spec, workspace)
+    code = f" (exit code {refused.exit_code})" if refused.exit_code is not None else ""
+    return Verdict.failed(
+        f"The container could not start{code}: " + (cause or f"the engine said: {said}") + ".",
+        hint
+        or "Check the CMD and ENTRYPOINT: the program they name must exist in the image and "
+        "be executable; try `docker run --rm IMAGE` yourself.",
+        details=refused.message,
+    )
+
+
 def _never_ready(
     container: RunningContainer, spec: ExerciseSpec, workspace: Workspace, last_answer: str
 ) -> Verdict:
@@ -141,6 +162,11 @@ def _never_ready(
     )
 
 
+# The init process (tini, catatonit) or the runtime (runc, crun) cannot find the program.
+_MISSING_PROGRAM = re.compile(
+    r"exec (?P<tini>\S+) failed: No such file or directory"
+    r"|exec: \"(?P<runc>[^\"]+)\": executable file not found in \$PATH"
+)
 _LISTENING = re.compile(r"running on https?://([\w.\[\]:]+?):(\d+)", re.IGNORECASE)
 
 
@@ -186,6 +212,14 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
         return (
             f"the package `{module.group(1)}` is not installed in the image",
             "Install the dependencies with `pip install -r requirements.txt` in the Dockerfile.",
+        )
+    missing = _MISSING_PROGRAM.search(logs)
+    if missing:
+        program = missing.group("tini") or missing.group("runc")
+        return (
+            f"the program `{program}` that CMD/ENTRYPOINT start does not exist in the image "
+            f"(the engine said: {missing.group(0).strip()})",
+            "Check the spelling of CMD, and that uvicorn is in requirements.txt.",
         )
     if re.search(r"(executable file not found|command not found|not found in \$PATH)", logs):
         return (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from grader.checks import Verdict
+from grader.checks.base import Verdict
 from grader.dockerfile import KNOWN_INSTRUCTIONS, Dockerfile, Instruction
 from grader.engine import EngineSession
 from grader.engine.image_layers import (

@@ -95,7 +95,9 @@ class CheckSpec(_Strict):
     """One check the exercise runs: which, for how many points, and whether it must pass."""
 
     id: CheckId
-    points: float = Field(ge=0)
+    points: float = Field(
+        ge=0, description="Points for passing; a spec may leave it out for the check's default."
+    )
     required: bool = Field(False, description="The exit status is 1 unless this passes.")
 
 
@@ -135,6 +137,22 @@ class ExerciseSpec(_Strict):
 
     # Set by load_spec: where the spec and the starter live.
     spec_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_points(cls, data: Any) -> Any:
+        """A check listed without points gets the check's own default."""
+        from grader.checks import CHECKS
+
+        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+            return data
+        checks = [
+            {**c, "points": CHECKS[c["id"]].points}
+            if isinstance(c, dict) and "points" not in c and c.get("id") in CHECKS
+            else c
+            for c in data["checks"]
+        ]
+        return {**data, "checks": checks}
 
     @model_validator(mode="after")
     def _known_unique_checks(self) -> ExerciseSpec:

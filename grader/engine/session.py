@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -42,7 +43,7 @@ from grader.engine.builders import (
     resolve_builder,
     start_build,
 )
-from grader.errors import EngineError, EngineUnavailable
+from grader.errors import ContainerWontStart, EngineError, EngineUnavailable
 
 testcontainers_config.ryuk_disabled = True
 
@@ -53,6 +54,7 @@ __all__ = [
     "EngineSession",
     "RunningContainer",
     "SweepReport",
+    "as_engine_error",
     "connect",
     "server_version_or_none",
     "sweep",
@@ -71,6 +73,25 @@ ENGINE_FAULTS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException,
     urllib3.exceptions.HTTPError,
     ConnectionError,
+)
+
+
+def as_engine_error(exc: BaseException) -> EngineError | None:
+    """The engine's exceptions as the grader's own (None for anything else): the one
+    translation of the SDK's errors, so that a fault is never blamed on the wrong party."""
+    if isinstance(exc, EngineError):
+        return exc
+    if isinstance(exc, ENGINE_FAULTS):
+        return EngineError(f"{type(exc).__name__}: {_short(exc)}")
+    return None
+
+
+# The engine's words when the image itself cannot start a process (runc, crun, Podman):
+# `exec: "uvicornn": executable file not found in $PATH`, `permission denied`, …
+_IMAGE_CANNOT_START = re.compile(
+    r"start(?:ing)? container process|executable file .*not found|exec format error|"
+    r"OCI runtime attempted to invoke",
+    re.IGNORECASE,
 )
 
 
@@ -456,6 +477,11 @@ class EngineSession:
             wrapped = container.get_wrapped_container()
             wrapped.reload()
             bindings = wrapped.attrs["NetworkSettings"]["Ports"].get(f"{container_port}/tcp")
+        except docker.errors.APIError as exc:
+            explanation = str(exc.explanation or exc)
+            if _IMAGE_CANNOT_START.search(explanation):
+                raise ContainerWontStart(explanation, _exit_code(container)) from exc
+            raise EngineError(f"Could not start a container from the image: {_short(exc)}") from exc
         except ENGINE_FAULTS as exc:
             raise EngineError(f"Could not start a container from the image: {_short(exc)}") from exc
         # An image whose process exits at once may have no port binding left.
@@ -463,6 +489,10 @@ class EngineSession:
         return RunningContainer(
             wrapped=container, host=self.publish_host, port=host_port, name=name
         )
+
+    def sweep_stale(self) -> SweepReport:
+        """Remove what killed grader runs left behind (see :func:`sweep`)."""
+        return sweep(self.client)
 
     def stop_container(self, running: RunningContainer) -> None:
         with contextlib.suppress(*ENGINE_FAULTS):
@@ -489,6 +519,15 @@ class EngineSession:
         self._volumes.clear()
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _exit_code(container: DockerContainer) -> int | None:
+    """The exit code the engine gave a container that never started (127, 126)."""
+    with contextlib.suppress(Exception):
+        wrapped = container.get_wrapped_container()
+        wrapped.reload()
+        return int(wrapped.attrs["State"]["ExitCode"])
+    return None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 The LMS formats treat a fault differently from a failed check: Gradescope scores it 0 with
 the reason, PrairieLearn marks the submission not gradable (no attempt lost), GitHub
-Classroom reports an error. This module is the one place that decides what a fault is, so
-that a typed fault kind on the report can replace the rule below without touching them.
+Classroom reports an error. What a fault is, and whose, the report says (``fault_kind``,
+``fault_hint``, and checks in ``error``): this module only words it for them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ NOT_YOUR_MISTAKE = "This is not your mistake: grade again; tell your instructor 
 
 
 def is_fault(report: GradeReport) -> bool:
-    """True when the grader or the engine failed (exit status 2, or a check in ``error``)."""
-    return report.exit_code == 2 or any(c.status is CheckStatus.ERROR for c in report.checks)
+    """True when the grader, the engine or the spec failed (a fault, or a check in ``error``)."""
+    return report.has_errors
 
 
 def fault_reason(report: GradeReport) -> str:
@@ -25,12 +25,15 @@ def fault_reason(report: GradeReport) -> str:
     if not is_fault(report):
         return ""
     if report.fault:
-        return f"The grader could not finish: {report.fault}"
+        return report.fault_header.split(" Hint: ", 1)[0]
     messages = dict.fromkeys(c.message for c in report.checks if c.status is CheckStatus.ERROR)
     return " ".join(messages) or "The grader could not finish."
 
 
 def fault_hint(report: GradeReport) -> str:
-    """What the learner can do about a fault: the errored checks' own hint, or a default."""
+    """What the learner can do about a fault: the report's, the errored checks' own, or a
+    default."""
+    if report.fault_hint:
+        return report.fault_hint
     hints = [c.hint for c in report.checks if c.status is CheckStatus.ERROR and c.hint]
     return hints[0] if hints else NOT_YOUR_MISTAKE

@@ -32,7 +32,8 @@ def render(report: GradeReport) -> str:
         "",
     ]
     if report.fault:
-        lines += [f"> ⚠️ **The grader could not finish:** {_cell(report.fault)}", ""]
+        header, _, reason = report.fault_header.partition(": ")
+        lines += [f"> ⚠️ **{header}:** {_cell(reason)}", ""]
     lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for check in report.checks:
         required = " *(required)*" if check.required else ""

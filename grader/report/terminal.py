@@ -49,7 +49,7 @@ def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str
         parts.append(Text(f"\nOutput for “{check.title}”:", style="bold"))
         parts.append(Text(check.details, style="dim"))
     if report.fault:
-        parts.append(Text(f"\nThe grader could not finish: {report.fault}", style="yellow"))
+        parts.append(Text(f"\n{report.fault_header}", style="yellow"))
     outcome = (
         "All required checks passed."
         if report.exit_code == 0

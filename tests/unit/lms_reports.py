@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grader.checks import CHECK_TITLES
+from grader.checks import CHECKS
 from grader.results import CheckResult, CheckStatus, Finding, GradeReport
 
 # (id, points, required), in the order of exercises/model-api.toml, then the exercise's
@@ -69,7 +69,7 @@ SUBMISSION = "exercises/model-api"
 
 
 def _title(check_id: str) -> str:
-    return CHECK_TITLES.get(check_id) or EXTRA_TITLES[check_id]
+    return CHECKS[check_id].title if check_id in CHECKS else EXTRA_TITLES[check_id]
 
 
 def passing_report() -> GradeReport:

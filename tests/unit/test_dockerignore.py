@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.checks import Verdict
+from grader.checks.dockerfile_rules import RULES, StaticContext
 from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.dockerignore import (
     ContextMatcher,
@@ -22,7 +23,6 @@ from grader.dockerignore import (
 from grader.errors import SubmissionError
 from grader.results import CheckStatus
 from grader.spec import load_spec
-from grader.static_rules import RULES, StaticContext
 
 ROOT = Path(__file__).resolve().parents[2]
 

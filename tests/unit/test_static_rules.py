@@ -7,11 +7,16 @@ from pathlib import Path
 import pytest
 
 from grader.checks import Verdict
+from grader.checks.dockerfile_rules import (
+    RULES,
+    StaticContext,
+    dependency_install_step,
+    pip_installs,
+)
 from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.hadolint import run_hadolint
 from grader.results import CheckStatus
 from grader.spec import load_spec
-from grader.static_rules import RULES, StaticContext, dependency_install_step, pip_installs
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
@@ -109,8 +114,22 @@ FAILING = [
         "binds_all_interfaces",
         BASE + 'CMD ["uvicorn", "app.main:app", "--host", "127.0.0.1"]\n',
         3,
-        "--host 127.0.0.1",
+        "listens on 127.0.0.1:8000",
         "--host 0.0.0.0",
+    ),
+    (
+        "binds_all_interfaces",
+        BASE + 'CMD ["uvicorn", "app.main:app", "--host", "::", "--port", "8000"]\n',
+        3,
+        "IPv6 only",
+        "--host 0.0.0.0",
+    ),
+    (
+        "binds_all_interfaces",
+        BASE + 'CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "app.main:app"]\n',
+        3,
+        "127.0.0.1:8000",
+        "--bind 0.0.0.0:8000",
     ),
     ("expose_matches_port", BASE + CMD, None, "no EXPOSE", "EXPOSE 8000"),
     ("expose_matches_port", BASE + "EXPOSE 80\n" + CMD, 3, "EXPOSE says 80", "EXPOSE 8000"),
@@ -497,3 +516,20 @@ def _write(tmp_path: Path, dockerfile: str) -> Path:
     path = tmp_path / "Dockerfile"
     path.write_text(dockerfile)
     return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'CMD ["gunicorn", "-b", "0.0.0.0:8000", "-k", "uvicorn.workers.UvicornWorker", "app.main:app"]',
+        'CMD ["sh", "-c", "cd /app && exec uvicorn app.main:app --host 0.0.0.0 --port 8000"]',
+        'ENV HOST=0.0.0.0\nCMD uvicorn app.main:app --host "$HOST" --port 8000',
+        'ENTRYPOINT ["uvicorn"]\nCMD ["app.main:app", "--host=0.0.0.0", "--port=8000"]',
+        'CMD ["python", "-m", "app"]',
+    ],
+)
+def test_servers_that_listen_on_every_interface_pass(tmp_path: Path, command: str) -> None:
+    """Is the address read from the command the container runs, in each server's syntax?
+    (A program the rule does not know is left to the run stage, never failed.)"""
+    result = verdict(tmp_path, "binds_all_interfaces", BASE + command + "\n")
+    assert result.status is CheckStatus.PASSED, result.message

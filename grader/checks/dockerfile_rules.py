@@ -2,7 +2,9 @@
 
 hadolint covers the general Dockerfile rules; the course's own rules (the order of
 the dependency install, requirements.txt, the listening address …) live here. Each
-rule is a function from :class:`StaticContext` to a :class:`Verdict`.
+rule is a check on :class:`StaticContext`, declared with ``@check``; a rule that
+judges some of hadolint's codes itself names them, and ``hadolint_clean`` reports
+the rest.
 """
 
 from __future__ import annotations
@@ -14,23 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks import Verdict
-from grader.dockerfile import Dockerfile, Instruction
+from grader.checks.base import Check, FilesContext, Needs, StaticContext, Verdict, check
+from grader.dockerfile import Dockerfile, DockerfileProblem, Instruction
 from grader.dockerignore import ContextMatcher, read_dockerignore
+from grader.effective_command import Reach, listen_address
 from grader.errors import SubmissionError
 from grader.hadolint import HadolintFinding
 from grader.results import Finding
-from grader.spec import ExerciseSpec
 
 __all__ = ["RULES", "StaticContext", "dependency_install_step", "pip_installs"]
-
-
-@dataclass(frozen=True)
-class StaticContext:
-    dockerfile: Dockerfile
-    hadolint: tuple[HadolintFinding, ...]
-    spec: ExerciseSpec
-    workspace: Path
 
 
 _SECRET_NAME = re.compile(r"(key|secret|token|passw(or)?d|pwd|credential)", re.IGNORECASE)
@@ -329,6 +323,26 @@ def _as_findings(found: list[HadolintFinding], level: str = "error") -> tuple[Fi
 # --- the rules ---------------------------------------------------------------------------
 
 
+@check("dockerfile_valid", "The Dockerfile can be read and parsed", Needs.FILES, 0)
+def dockerfile_valid(ctx: FilesContext) -> Verdict:
+    parsed = ctx.dockerfile
+    if isinstance(parsed, DockerfileProblem):
+        return Verdict.failed(parsed.message, parsed.hint, line=parsed.line)
+    warnings = tuple(Finding(m, line, level="warning") for m, line in parsed.warnings)
+    return Verdict.passed(
+        f"{len(parsed.instructions)} instructions parsed"
+        + (f" ({'; '.join(m for m, _ in parsed.warnings)})" if parsed.warnings else "."),
+        findings=warnings,
+    )
+
+
+@check(
+    "base_image_pinned",
+    "The base image is slim and has a version tag",
+    Needs.STATIC,
+    1,
+    hadolint_codes=("DL3006", "DL3007"),
+)
 def base_image_pinned(ctx: StaticContext) -> Verdict:
     stage_names: set[str] = set()
     for instruction in ctx.dockerfile.find("FROM", final_stage=False):
@@ -354,6 +368,9 @@ def base_image_pinned(ctx: StaticContext) -> Verdict:
     return Verdict.passed("Every FROM names a tagged, slim image.")
 
 
+@check(
+    "deps_from_requirements", "Dependencies are installed from requirements.txt", Needs.STATIC, 6
+)
 def deps_from_requirements(ctx: StaticContext) -> Verdict:
     dependency_file = ctx.spec.dependency_file
     installs = _installs(ctx.dockerfile)
@@ -388,6 +405,12 @@ def _context_mounts(instruction: Instruction) -> list[dict[str, str]]:
     return [m for m in instruction.mounts() if m["type"] == "bind" and not m.get("from")]
 
 
+@check(
+    "requirements_before_app",
+    "requirements.txt is installed before the app code is copied",
+    Needs.STATIC,
+    6,
+)
 def requirements_before_app(ctx: StaticContext) -> Verdict:
     dependency_file = Path(ctx.spec.dependency_file).name
     install = dependency_install_step(ctx.dockerfile, dependency_file)
@@ -444,6 +467,13 @@ def requirements_before_app(ctx: StaticContext) -> Verdict:
     return Verdict.passed(f"{dependency_file} is {how} the install, and the app code comes after.")
 
 
+@check(
+    "pip_no_cache_dir",
+    "pip does not keep its download cache in the image",
+    Needs.STATIC,
+    3,
+    hadolint_codes=("DL3042",),
+)
 def pip_no_cache_dir(ctx: StaticContext) -> Verdict:
     dockerfile = ctx.dockerfile
     # Only the final stage and the stages it is built FROM leave layers in the image: a
@@ -494,6 +524,13 @@ def pip_no_cache_dir(ctx: StaticContext) -> Verdict:
     return Verdict.passed("pip installs without keeping a cache.")
 
 
+@check(
+    "apt_best_practices",
+    "apt-get is used the image-friendly way",
+    Needs.STATIC,
+    2,
+    hadolint_codes=("DL3009", "DL3015", "DL3014", "DL3027"),
+)
 def apt_best_practices(ctx: StaticContext) -> Verdict:
     problems: list[Finding] = []
     for instruction in ctx.dockerfile.find("RUN", final_stage=False):
@@ -521,6 +558,13 @@ def apt_best_practices(ctx: StaticContext) -> Verdict:
     return Verdict.passed("No apt-get problems.")
 
 
+@check(
+    "exec_form_cmd",
+    "CMD/ENTRYPOINT use the exec (JSON) form",
+    Needs.STATIC,
+    3,
+    hadolint_codes=("DL3025",),
+)
 def exec_form_cmd(ctx: StaticContext) -> Verdict:
     start = ctx.dockerfile.last("CMD", "ENTRYPOINT")
     if start is None:
@@ -549,61 +593,47 @@ def _exec_form(instruction: Instruction) -> str:
     return "[" + ", ".join(f'"{w}"' for w in words) + "]"
 
 
-def _start_command(dockerfile: Dockerfile) -> tuple[list[str], Instruction | None]:
-    entrypoint = dockerfile.last("ENTRYPOINT")
-    cmd = dockerfile.last("CMD")
-    words = (entrypoint.words() if entrypoint else []) + (cmd.words() if cmd else [])
-    return words, cmd or entrypoint
+def _listen_fix(server: str | None, port: int) -> str:
+    """How to make ``server`` listen on every IPv4 interface, in its own syntax."""
+    program = (server or "").split(" ", 1)[0]
+    if program in {"gunicorn", "hypercorn"}:
+        return f"`--bind 0.0.0.0:{port}`"
+    if server == "fastapi dev":
+        return "`fastapi run` (it listens on 0.0.0.0; `fastapi dev` is for your own machine)"
+    return "`--host 0.0.0.0`"
 
 
-def _option(words: list[str], *names: str) -> str | None:
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
+@check(
+    "binds_all_interfaces", "The server listens on 0.0.0.0 inside the container", Needs.STATIC, 3
+)
 def binds_all_interfaces(ctx: StaticContext) -> Verdict:
-    words, instruction = _start_command(ctx.dockerfile)
-    line = instruction.line if instruction else None
-    joined = " ".join(words)
-    if "uvicorn" in joined:
-        host = _option(words, "--host")
-        if host in {"0.0.0.0", "::", "[::]"}:
-            return Verdict.passed(f"uvicorn listens on {host}.")
-        said = f"`--host {host}`" if host else "no `--host`, so uvicorn's default 127.0.0.1"
-        return Verdict.failed(
-            f"The server starts with {said}: inside a container that address is reachable only "
-            "from the container itself, so published ports get no answer.",
-            "Add `--host 0.0.0.0` to the uvicorn command.",
-            line=line,
-        )
-    if "gunicorn" in joined:
-        bind = _option(words, "--bind", "-b") or ""
-        if bind.startswith("0.0.0.0") or bind.startswith("[::]"):
-            return Verdict.passed(f"gunicorn binds {bind}.")
-        return Verdict.failed(
-            "gunicorn is not bound to 0.0.0.0.",
-            "Add `--bind 0.0.0.0:8000`.",
-            line=line,
-        )
-    return Verdict.passed(
-        "The start command is not uvicorn or gunicorn; the run stage checks the address."
-    )
+    # The command the container really runs (ENTRYPOINT + CMD, through `sh -c`, with ENV
+    # expanded), in the server's own syntax: not a search of the Dockerfile's text.
+    address = listen_address(ctx.dockerfile)
+    answers = address.reach.published_port_answers
+    if answers is None:
+        return Verdict.passed(f"{address.reason} The run stage checks where it really listens.")
+    if answers:
+        return Verdict.passed(address.reason)
+    fix = _listen_fix(address.server, ctx.spec.container_port)
+    hint = {
+        Reach.UNIX_SOCKET: f"Listen on TCP instead: {fix}.",
+        Reach.INVALID: f"Write the address itself in the command: {fix}.",
+    }.get(address.reach, f"Make the server listen on every IPv4 interface: {fix}.")
+    return Verdict.failed(address.reason, hint, line=address.source_line)
 
 
+@check("expose_matches_port", "EXPOSE matches the port the app listens on", Needs.STATIC, 2)
 def expose_matches_port(ctx: StaticContext) -> Verdict:
     port = ctx.spec.container_port
-    words, instruction = _start_command(ctx.dockerfile)
-    listen = _option(words, "--port")
-    if listen is not None and listen != str(port):
+    address = listen_address(ctx.dockerfile)
+    if address.port is not None and address.port != port:
+        flag = "--bind 0.0.0.0:" if "--bind" in _listen_fix(address.server, port) else "--port "
         return Verdict.failed(
-            f"The server listens on port {listen}, but this exercise expects {port}.",
-            f"Use `--port {port}`.",
-            line=instruction.line if instruction else None,
+            f"The server listens on port {address.port}, but this exercise expects {port}: "
+            f"{address.reason}",
+            f"Use `{flag}{port}`.",
+            line=address.source_line,
         )
     exposes = ctx.dockerfile.find("EXPOSE")
     exposed = {w.split("/")[0] for i in exposes for w in i.words()}
@@ -621,6 +651,13 @@ def expose_matches_port(ctx: StaticContext) -> Verdict:
     return Verdict.passed(f"EXPOSE {port} matches the app's port.")
 
 
+@check(
+    "no_secrets_in_dockerfile",
+    "No secrets are written into the Dockerfile",
+    Needs.STATIC,
+    4,
+    hadolint_codes=("DL3064",),
+)
 def no_secrets_in_dockerfile(ctx: StaticContext) -> Verdict:
     findings: list[Finding] = []
     for instruction in ctx.dockerfile.find("ENV", final_stage=False) + ctx.dockerfile.find(
@@ -656,6 +693,9 @@ def no_secrets_in_dockerfile(ctx: StaticContext) -> Verdict:
     return Verdict.passed("No secrets in ENV, ARG or COPY.")
 
 
+@check(
+    "non_root_user", "The app runs as a non-root user", Needs.STATIC, 3, hadolint_codes=("DL3002",)
+)
 def non_root_user(ctx: StaticContext) -> Verdict:
     user = ctx.dockerfile.last("USER")
     if user is None:
@@ -674,6 +714,7 @@ def non_root_user(ctx: StaticContext) -> Verdict:
     return Verdict.passed(f"The app runs as `{name}`.")
 
 
+@check("healthcheck", "The image declares a HEALTHCHECK", Needs.STATIC, 2)
 def healthcheck(ctx: StaticContext) -> Verdict:
     check = ctx.dockerfile.last("HEALTHCHECK")
     if check is None or check.value.strip().upper() == "NONE":
@@ -690,6 +731,9 @@ def healthcheck(ctx: StaticContext) -> Verdict:
 DOCKERIGNORE_MUST_EXCLUDE = (".env", ".git", "__pycache__")
 
 
+@check(
+    "dockerignore", ".dockerignore keeps secrets, VCS and caches out of the build", Needs.STATIC, 4
+)
 def dockerignore(ctx: StaticContext) -> Verdict:
     path = ctx.workspace / ".dockerignore"
     if not path.is_file():
@@ -714,20 +758,6 @@ def dockerignore(ctx: StaticContext) -> Verdict:
     return Verdict.passed(".dockerignore excludes .env, .git and caches.")
 
 
-_MAPPED_CODES = {
-    "DL3042",
-    "DL3009",
-    "DL3015",
-    "DL3014",
-    "DL3027",
-    "DL3025",
-    "DL3002",
-    "DL3064",
-    "DL3006",
-    "DL3007",
-}
-
-
 def _tooling_only_lines(dockerfile: Dockerfile) -> set[int]:
     """RUNs whose only packages named on the command line are pip/setuptools/wheel/uv."""
     lines = set()
@@ -738,13 +768,14 @@ def _tooling_only_lines(dockerfile: Dockerfile) -> set[int]:
     return lines
 
 
+@check("hadolint_clean", "hadolint has no further warnings", Needs.STATIC, 0)
 def hadolint_clean(ctx: StaticContext) -> Verdict:
     # DL3013 (unpinned pip packages) on `pip install --upgrade pip`: tooling, allowed.
     tooling = _tooling_only_lines(ctx.dockerfile)
     rest = [
         f
         for f in ctx.hadolint
-        if f.code not in _MAPPED_CODES and not (f.code == "DL3013" and f.line in tooling)
+        if f.code not in _judged_elsewhere() and not (f.code == "DL3013" and f.line in tooling)
     ]
     serious = [f for f in rest if f.level in {"error", "warning"}]
     advice = _as_findings(rest, level="warning")
@@ -761,18 +792,14 @@ def hadolint_clean(ctx: StaticContext) -> Verdict:
     return Verdict.passed(f"hadolint has no further warnings{note}.", findings=advice)
 
 
+def _judged_elsewhere() -> set[str]:
+    """hadolint codes that a check of their own reports (e.g. DL3042, pip's cache)."""
+    from grader.checks.registry import CHECKS
+
+    return {code for c in CHECKS.values() for code in c.hadolint_codes}
+
+
 RULES: dict[str, Callable[[StaticContext], Verdict]] = {
-    "base_image_pinned": base_image_pinned,
-    "deps_from_requirements": deps_from_requirements,
-    "requirements_before_app": requirements_before_app,
-    "pip_no_cache_dir": pip_no_cache_dir,
-    "apt_best_practices": apt_best_practices,
-    "exec_form_cmd": exec_form_cmd,
-    "binds_all_interfaces": binds_all_interfaces,
-    "expose_matches_port": expose_matches_port,
-    "no_secrets_in_dockerfile": no_secrets_in_dockerfile,
-    "non_root_user": non_root_user,
-    "healthcheck": healthcheck,
-    "dockerignore": dockerignore,
-    "hadolint_clean": hadolint_clean,
+    value.id: value.run for value in list(globals().values()) if isinstance(value, Check)
 }
+"""The rules of this module by id (a view of the registry's, for tests)."""

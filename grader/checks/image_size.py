@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from grader.checks import Verdict
-from grader.engine import EngineSession
-from grader.spec import ExerciseSpec, MiB
-
-__all__ = ["check_image_size"]
+from grader.checks.base import EngineContext, Needs, Verdict, check
+from grader.spec import MiB
 
 
-def check_image_size(session: EngineSession, image: str, spec: ExerciseSpec) -> Verdict:
+@check("image_size", "The image stays within its size budget", Needs.IMAGE, 2)
+def image_size(ctx: EngineContext) -> Verdict:
+    assert ctx.image is not None
+    session, image = ctx.session, ctx.image
     size_mb = session.image_attrs(image).get("Size", 0) / MiB
-    budget = spec.limits.image_size_budget_mb
+    budget = ctx.spec.limits.image_size_budget_mb
     if size_mb <= budget:
         return Verdict.passed(f"The image is {size_mb:.0f} MB (budget {budget:.0f} MB).")
     layers = sorted(session.image_history(image), key=lambda layer: -int(layer.get("Size", 0)))

@@ -1,0 +1,196 @@
+"""The stages' set-up: what each stage needs done before its checks can run.
+
+Reading the Dockerfile and running hadolint; building the image; starting the
+container (with its key and volume); starting one more for the exercise's own
+checks. Each hands its context to the stage's registered checks through the
+:class:`~grader.checks.runner.Ledger`, which applies the fault policy.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.build import run_build
+from grader.checks.base import EngineContext, FilesContext, Needs, StaticContext
+from grader.checks.build import context_refused
+from grader.checks.runner import ENGINE_STAGES, EngineStopped, Ledger
+from grader.dockerfile import Dockerfile, read_dockerfile
+from grader.engine.builders import BuilderChoice
+from grader.errors import FaultKind, GradingInterrupted, fault_of
+from grader.extra_checks import ExtraCheck, ExtraContext, run_extra_checks
+from grader.hadolint import run_hadolint
+from grader.run import start_and_wait
+from grader.workspace import Workspace
+
+__all__ = ["Grading", "OpenEngine", "engine_stages", "extra_stage", "files_and_static"]
+
+OpenEngine = Callable[[], AbstractContextManager[Any]]
+"""Opens an engine session (:meth:`EngineSession.open`; a fake one in unit tests)."""
+
+
+@dataclass
+class Grading:
+    """One grade in progress: the verdicts (in the ledger) and what the stages left."""
+
+    ledger: Ledger
+    engine: EngineContext | None = None
+    engine_name: str = ""
+    builder_name: str = ""
+    """``buildkit``, ``classic``, or ``buildah`` behind Podman's API."""
+    extra: list[ExtraCheck] | None = None
+    """The exercise's own checks, once they ran."""
+    dockerfile: Dockerfile | None = field(default=None, repr=False)
+
+
+def files_and_static(ledger: Ledger, workspace: Workspace) -> Dockerfile | None:
+    since, spec = time.monotonic(), ledger.spec
+    ledger.progress.stage("Checking the Dockerfile and .dockerignore")
+    parsed = read_dockerfile(workspace.path / "Dockerfile")
+    ledger.run(Needs.FILES, FilesContext(spec, workspace, parsed))
+    if not isinstance(parsed, Dockerfile):
+        ledger.skip([Needs.STATIC], "Skipped: the Dockerfile could not be read.")
+    elif (
+        findings := ledger.setup(Needs.STATIC, lambda: tuple(run_hadolint(parsed.text)))
+    ) is not None:
+        ledger.run(Needs.STATIC, StaticContext(parsed, findings, spec, workspace.path))
+    ledger.timed("static", since)
+    return parsed if isinstance(parsed, Dockerfile) else None
+
+
+def engine_stages(
+    grade: Grading,
+    workspace: Workspace,
+    dockerfile: Dockerfile,
+    builder: BuilderChoice,
+    open_engine: OpenEngine,
+) -> None:
+    ledger = grade.ledger
+    if (refused := context_refused(workspace, ledger.spec.limits)) is not None:
+        ledger.fail_stage(Needs.BUILD, refused, "Skipped: the image was not built.")
+        ledger.skip(ENGINE_STAGES, "Skipped: the image was not built.")
+        return
+    try:
+        with open_engine() as session:
+            grade.engine_name = session.describe()
+            kind, note = session.builder(builder)
+            grade.builder_name = kind.value if session.features().is_docker else "buildah"
+            session.sweep_stale()
+            grade.engine = EngineContext(
+                ledger.spec, workspace, dockerfile, session, kind, ledger.progress, note
+            )
+            _build_and_use(grade, grade.engine)
+    except GradingInterrupted:
+        raise
+    except EngineStopped as stopped:
+        ledger.errs(ENGINE_STAGES, stopped.fault)
+    except Exception as exc:  # opening the engine, choosing the builder
+        ledger.errs(ENGINE_STAGES, fault_of(exc))
+
+
+def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
+    ledger, since = grade.ledger, time.monotonic()
+    ledger.progress.stage("Building the image")
+    tag = f"{ctx.session.name('image')}:graded"
+    ctx.build = ledger.setup(
+        Needs.BUILD,
+        lambda: run_build(
+            ctx.session,
+            ctx.workspace.path,
+            ctx.dockerfile,
+            tag=tag,
+            limits=ctx.spec.limits,
+            builder=ctx.builder,
+            on_event=ledger.progress.build_event,
+        ),
+    )
+    ledger.timed("build", since)
+    ledger.run(Needs.BUILD, ctx)
+    if ctx.build is None or ctx.build.tag is None:
+        ledger.skip(ENGINE_STAGES, "Skipped: the image did not build.")
+        return
+    ctx.image = ctx.build.tag
+    if ledger.wanted(Needs.CONTAINER) and ledger.has_time():
+        _container_stage(ledger, ctx)
+    if ledger.wanted(Needs.REBUILD) and ledger.has_time():
+        ledger.progress.stage("Proving the build cache (rebuilding edited copies)")
+        since = time.monotonic()
+        ledger.run(Needs.REBUILD, ctx)
+        ledger.timed("cache", since)
+    ledger.run(Needs.IMAGE, ctx)
+    if ledger.spec.extra_checks_path is not None and ledger.has_time():
+        ledger.progress.stage("Running the exercise's own checks")
+        started = start_and_wait(
+            ctx.session,
+            ctx.image,
+            ctx.spec,
+            ctx.workspace,
+            purpose="extra",
+            environment=ctx.environment,
+        )
+        try:
+            extra_stage(grade, ctx.image, started.container)
+        finally:
+            if started.container is not None:
+                ctx.session.stop_container(started.container)
+
+
+def _container_stage(ledger: Ledger, ctx: EngineContext) -> None:
+    spec, session, since = ctx.spec, ctx.session, time.monotonic()
+    ledger.progress.stage("Running the container and sending requests")
+    ctx.api_key = secrets.token_urlsafe(16) if spec.api_key else None
+    ctx.environment = {spec.api_key.env_var: ctx.api_key} if spec.api_key and ctx.api_key else {}
+
+    def start() -> Any:
+        if spec.volume:
+            ctx.volumes = {session.create_volume("data"): spec.volume.data_dir}
+        assert ctx.image is not None
+        return start_and_wait(
+            session,
+            ctx.image,
+            spec,
+            ctx.workspace,
+            purpose="app",
+            environment=ctx.environment,
+            volumes=ctx.volumes,
+        )
+
+    first = ledger.setup(Needs.CONTAINER, start)
+    if first is not None:
+        ledger.timings["startup"] = first.seconds
+        if first.container is None:
+            ledger.fail_stage(
+                Needs.CONTAINER, first.failure, "Skipped: the app never became ready."
+            )
+        else:
+            ctx.container = first.container
+            try:
+                ledger.run(Needs.CONTAINER, ctx)
+            finally:
+                session.stop_container(first.container)
+    ledger.timed("run", since)
+
+
+def extra_stage(grade: Grading, image: str | None, container: Any) -> None:
+    ledger, ctx = grade.ledger, grade.engine
+    path = ledger.spec.extra_checks_path
+    if path is None:
+        grade.extra = []
+        return
+    since = time.monotonic()
+    build_log = ctx.build.log if ctx is not None and ctx.build is not None else None
+    api_key = ctx.api_key if ctx is not None else None
+    context = ExtraContext(ledger.spec, image, container, build_log, grade.dockerfile, api_key)
+    try:
+        grade.extra = run_extra_checks(path, context)
+    except GradingInterrupted:
+        raise
+    except Exception as exc:
+        if ledger.record(fault := fault_of(exc, check="extra_checks")).kind is FaultKind.ENGINE:
+            raise EngineStopped(fault) from exc
+        grade.extra = []
+    ledger.timed("extra", since)

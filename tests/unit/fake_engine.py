@@ -1,0 +1,176 @@
+"""A fake engine session: builds replay streams recorded from a real engine, containers
+do what the test says. It offers only what the pipeline asks of an ``EngineSession``,
+so that orchestration, the cache proof's verdicts and the fault policy can be tested
+without Docker. Anything it does not offer fails loudly (AttributeError).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from grader.engine.builders import BuilderKind
+
+RECORDINGS = Path(__file__).parent / "recordings"
+
+# The Dockerfile whose BuildKit build (on Engine 20.10, after an app edit) is recorded
+# in buildkit-20.10--app-edit-install-cached.jsonl: the same seven steps.
+RECORDED_DOCKERFILE = """\
+FROM python:3.11-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+RUN useradd --create-home --uid 10001 appuser && mkdir -p /data && chown appuser /data
+COPY app/ ./app/
+COPY model/ ./model/
+USER appuser
+EXPOSE 8000
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+"""
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    """A build's raw Engine API stream, one JSON chunk per line."""
+    lines = (RECORDINGS / name).read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+class _Answers200(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@dataclass
+class FakeContainer:
+    """A container that has exited with ``exit_code`` and ``logs``, or (with ``server``)
+    is running and answers 200 to every GET."""
+
+    exit_code: int | None = 3
+    output: str = "Traceback: boom\n"
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1] if self.server else 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def status(self) -> tuple[str, int | None]:
+        return ("running", None) if self.server else ("exited", self.exit_code)
+
+    def oom_killed(self) -> bool:
+        return False
+
+    def logs(self) -> str:
+        return self.output
+
+
+class FakeBuild:
+    """A build handle that replays a recorded stream."""
+
+    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+        self.chunks = chunks
+        self.cancelled = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        yield from self.chunks
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class FakeSession:
+    """Pass the instance as ``open_engine``: opening it returns itself."""
+
+    builds: list[list[dict[str, Any]]]
+    """One recorded stream per build, in the order the grade asks for them (the image,
+    then the cache proof's rebuilds)."""
+    kind: BuilderKind = BuilderKind.BUILDKIT
+    running: bool = False
+    """Containers run and answer HTTP; otherwise they exit at once."""
+    start_error: BaseException | None = None
+    """Raised by ``start_container``, as the engine package would raise it."""
+    image_size_bytes: int = 200 * 1024 * 1024
+    closed: bool = False
+    _servers: list[ThreadingHTTPServer] = field(default_factory=list)
+
+    def __call__(self) -> FakeSession:
+        return self
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self.closed = True
+
+    def describe(self) -> str:
+        return "Fake Engine 1.0 (test)"
+
+    def features(self) -> Any:
+        return type("Features", (), {"is_docker": True, "frontend_has_heredocs": True})()
+
+    def builder(self, requested: str) -> tuple[BuilderKind, str]:
+        return self.kind, ""
+
+    def sweep_stale(self) -> None:
+        pass
+
+    def name(self, purpose: str) -> str:
+        return f"fake-{purpose}"
+
+    def build(self, context_dir: Path, *, tag: str | None, memory_bytes: int, builder: Any) -> Any:
+        return FakeBuild(self.builds.pop(0))
+
+    def remove_build_containers(self) -> None:
+        pass
+
+    def remove_image(self, reference: str, *, keep_cache: bool = True) -> None:
+        pass
+
+    def remove_image_ids(self, image_ids: list[str]) -> None:
+        pass
+
+    def build_cache_records(self) -> list[dict[str, Any]]:
+        return []
+
+    def remove_build_cache_records(self, keep: set[str], *, only_contexts: bool) -> int:
+        return 0
+
+    def create_volume(self, purpose: str) -> str:
+        return f"fake-{purpose}"
+
+    def start_container(self, image: str, **_options: Any) -> FakeContainer:
+        if self.start_error is not None:
+            raise self.start_error
+        if not self.running:
+            return FakeContainer()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return FakeContainer(server=server)
+
+    def stop_container(self, running: FakeContainer) -> None:
+        pass
+
+    def image_attrs(self, reference: str) -> dict[str, Any]:
+        return {"Size": self.image_size_bytes}
+
+    def image_history(self, reference: str) -> list[dict[str, Any]]:
+        return []
