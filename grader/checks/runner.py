@@ -97,9 +97,7 @@ class Ledger:
         except (GradingInterrupted, EngineStopped):
             raise
         except Exception as exc:
-            fault = self.record(fault_of(exc, check=check_id))
-            if fault.kind is FaultKind.ENGINE:
-                raise EngineStopped(fault) from exc
+            fault = self._charge(exc, check_id)
             return Verdict.error(fault.message, fault.hint)
 
     def setup(self, needs: Needs, action: Callable[[], T]) -> T | None:
@@ -112,11 +110,16 @@ class Ledger:
         except (GradingInterrupted, EngineStopped):
             raise
         except Exception as exc:
-            fault = self.record(fault_of(exc, check=first))
-            if fault.kind is FaultKind.ENGINE:
-                raise EngineStopped(fault) from exc
-            self.errs([needs], fault)
+            self.errs([needs], self._charge(exc, first))
             return None
+
+    def _charge(self, exc: Exception, check_id: str) -> Fault:
+        """Record the fault ``exc`` is, charged to ``check_id``; an engine fault also ends
+        the engine stages (nothing after it can be judged)."""
+        fault = self.record(fault_of(exc, check=check_id))
+        if fault.kind is FaultKind.ENGINE:
+            raise EngineStopped(fault) from exc
+        return fault
 
     def has_time(self) -> bool:
         """False, with the engine's checks skipped, once the grade's time is up."""
