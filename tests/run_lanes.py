@@ -1,0 +1,106 @@
+"""Run the engine-sensitive tests (marker ``lanes``) on several engine lanes at once.
+
+``python -m tests.run_lanes modern modern-containerd podman [-- PYTEST ARGS]``
+
+Each lane is its own pytest session against its own nested engine (``--engine LANE``, see
+conftest.py), so they can run side by side: most of a lane's time is waiting for its
+engine (builds, readiness, ``docker save``), not using the CPU. Every line a session
+prints is shown as it comes, prefixed with its lane, as ``docker compose logs`` does; at
+the end, one line per lane says how it went. The exit status is 0 only if every lane
+passed. Ctrl-C or SIGTERM is passed on to every session, once, and its fixtures then remove
+its nested engine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.lanes import LANES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pump(lane: str, width: int, process: subprocess.Popen[str], lock: threading.Lock) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        with lock:
+            sys.stdout.write(f"{lane:<{width}} | {line}")
+            sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    lanes, extra = argv, []
+    if "--" in argv:
+        split = argv.index("--")
+        lanes, extra = argv[:split], argv[split + 1 :]
+    unknown = [lane for lane in lanes if lane not in LANES or lane == "host"]
+    if not lanes or unknown:
+        print(
+            f"usage: python -m tests.run_lanes LANE… [-- PYTEST ARGS]; lanes: "
+            f"{', '.join(lane for lane in LANES if lane != 'host')}"
+            + (f" (not a nested lane: {', '.join(unknown)})" if unknown else ""),
+            file=sys.stderr,
+        )
+        return 2
+    width = max(len(lane) for lane in lanes)
+    lock = threading.Lock()
+    started = time.monotonic()
+    sessions: dict[str, subprocess.Popen[str]] = {}
+    pumps: list[threading.Thread] = []
+    for lane in lanes:
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "lanes",
+            "--engine",
+            lane,
+            "-p",
+            "no:cacheprovider",
+            # Each session its own temporary folder: pytest's numbered folders are not
+            # made for sessions that start at the same moment.
+            f"--basetemp={ROOT / '.pytest-lanes' / lane}",
+            "--color=no",
+            *extra,
+        ]
+        sessions[lane] = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Out of the terminal's process group: a Ctrl-C reaches each session once,
+            # from here (twice would cut its teardown short and leave its engine).
+            start_new_session=True,
+        )
+        pump = threading.Thread(target=_pump, args=(lane, width, sessions[lane], lock))
+        pump.start()
+        pumps.append(pump)
+
+    def pass_on(signum: int, _frame: object) -> None:
+        for session in sessions.values():
+            if session.poll() is None:
+                session.send_signal(signum)
+
+    signal.signal(signal.SIGINT, pass_on)
+    signal.signal(signal.SIGTERM, pass_on)
+    codes = {lane: session.wait() for lane, session in sessions.items()}
+    for pump in pumps:
+        pump.join()
+    print(f"\nEngine lanes, side by side, in {time.monotonic() - started:.0f} s:")
+    for lane, code in codes.items():
+        print(f"  {lane:<{width}}  {'passed' if code == 0 else f'FAILED (pytest exit {code})'}")
+    return 0 if all(code == 0 for code in codes.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
