@@ -9,7 +9,6 @@ import json
 import os
 import re
 import secrets
-import shlex
 import shutil
 import socket
 import subprocess
@@ -23,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.unit.make_dry_run import MakeCommand, make_dry_run
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 INSTRUCTOR_PLUGINS = (
@@ -35,33 +36,6 @@ INSTRUCTOR_PLUGINS = (
 INSTRUCTOR_ROUTES = {"formgrader": "/formgrader", "course_list": "/formgraders"}
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass(frozen=True)
-class MakeCommand:
-    """A Makefile recipe's `jupyter lab` line, as ``make -n`` prints it."""
-
-    env: dict[str, str]
-    args: list[str]
-
-
-def make_dry_run(folder: Path, target: str) -> MakeCommand:
-    """The ``jupyter lab`` command ``make TARGET`` would run in ``folder`` (nothing runs)."""
-    printed = subprocess.run(
-        ["make", "-n", "--no-print-directory", target],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    (line,) = [line for line in printed.splitlines() if re.search(r"jupyter lab\b", line)]
-    words = shlex.split(line)
-    env = {}
-    while "=" in words[0] and not words[0].startswith("-"):
-        name, _, value = words.pop(0).partition("=")
-        env[name] = value
-    assert Path(words[0]).name == "jupyter", line
-    return MakeCommand(env=env, args=words[1:])
 
 
 def _free_port() -> int:
