@@ -15,7 +15,7 @@ LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons bench clean-engine
+.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release bench clean-engine
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -74,6 +74,13 @@ formgrader: engine ## Open JupyterLab on the course root with nbgrader's instruc
 lessons: $(STAMP) ## Regenerate the learner notebooks in lessons/ from solutions/ with nbgrader
 	for lesson in $(LESSON_NAMES); do $(BIN)/nbgrader generate_assignment $$lesson --force || exit 1; done
 	rm -f gradebook.db
+
+# Said before anything is installed.
+ifeq ($(filter release,$(MAKECMDGOALS))$(DEST),release)
+$(error usage: make release DEST=folder [FORCE=1])
+endif
+release: $(STAMP) ## Write the learners' template repository to DEST (no solutions, no hidden tests); FORCE=1 to overwrite
+	$(BIN)/grader release "$(DEST)" $(if $(FORCE),--force,)
 
 bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder
 	$(BIN)/python benchmarks/grade_vs_docker.py
