@@ -11,9 +11,9 @@ The lessons are made afresh: each ``solutions/NN-topic/`` is copied with
 ``nbgrader_config.py`` into a throw-away course and nbgrader's generate_assignment writes
 its learner version (the committed ``lessons/`` may be stale, and ``make lessons`` removes
 the course's ``gradebook.db``). Before anything is written to DEST the staged copy is
-checked (:func:`leaks`): no nbgrader solution, hidden-test or mark-scheme delimiter (read
-from nbgrader's own preprocessors, so a course that renames them is still checked) and no
-file identical to one under ``solutions/``. The course is only ever read.
+checked (:func:`leaks`): no nbgrader solution, hidden-test or mark-scheme delimiter (their
+defaults, read from nbgrader's preprocessors, so that this module spells none of them) and
+no file identical to one under ``solutions/``. The course is only ever read.
 """
 
 from __future__ import annotations
