@@ -15,7 +15,7 @@ LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help grade test test-lanes test-fast lint format engine browser lab lessons bench clean-engine
+.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release bench clean-engine
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -60,12 +60,27 @@ format: $(STAMP) ## Reformat the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lab: engine ## Open JupyterLab on the lessons, with the nbgrader extension
-	$(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG)
+# JupyterLab's two modes: a config folder on JUPYTER_CONFIG_PATH (read before the venv's
+# own) switches nbgrader's extensions; learner/Makefile's `lab` is the same as this one.
+LEARNER_MODE := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner
+INSTRUCTOR_MODE := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/instructor
+
+lab: engine ## Open JupyterLab on the lessons as a learner sees it (nbgrader's Validate only)
+	$(LEARNER_MODE) $(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG)
+
+formgrader: engine ## Open JupyterLab on the course root with nbgrader's instructor tools (Formgrader, Create Assignment)
+	$(INSTRUCTOR_MODE) $(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG)
 
 lessons: $(STAMP) ## Regenerate the learner notebooks in lessons/ from solutions/ with nbgrader
 	for lesson in $(LESSON_NAMES); do $(BIN)/nbgrader generate_assignment $$lesson --force || exit 1; done
 	rm -f gradebook.db
+
+# Said before anything is installed.
+ifeq ($(filter release,$(MAKECMDGOALS))$(DEST),release)
+$(error usage: make release DEST=folder [FORCE=1])
+endif
+release: $(STAMP) ## Write the learners' template repository to DEST (no solutions, no hidden tests); FORCE=1 to overwrite
+	$(BIN)/grader release "$(DEST)" $(if $(FORCE),--force,)
 
 bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder
 	$(BIN)/python benchmarks/grade_vs_docker.py

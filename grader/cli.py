@@ -117,6 +117,24 @@ def _parser() -> argparse.ArgumentParser:
         help="where feedback and grades go (default: reports/lessons)",
     )
 
+    release = commands.add_parser(
+        "release",
+        help="write the learners' template repository (instructors)",
+        description="Write the learner copy of the course into DEST: nbgrader's learner "
+        "versions of the lessons (generated afresh), the exercise starters and specs, the "
+        "grader, the workflow and the learner README; never solutions/, tests/ or any nbgrader "
+        "solution or hidden-test region. The course is only read.",
+        epilog="exit status: 0 written; 2 refused (DEST inside the course or not empty, or "
+        "instructor material found in the copy), nothing written",
+    )
+    release.add_argument("dest", type=Path, metavar="DEST", help="the folder to write")
+    release.add_argument("--course", type=Path, help="the course folder (default: installed)")
+    release.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty DEST, replacing what a release writes there",
+    )
+
     engine = commands.add_parser("engine", help="bring up or inspect the Docker engine")
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
     engine_commands.add_parser(
@@ -176,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "engine":
             return _engine(args)
+        if args.command == "release":
+            return _release(args)
         from grader.commands import batch, check, lessons
 
         return {"batch": batch, "check": check, "lessons": lessons}[args.command](args)
@@ -188,6 +208,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraderError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _release(args: argparse.Namespace) -> int:
+    from grader.release import build_release
+    from grader.spec import course_dir
+
+    release = build_release(args.course or course_dir(), args.dest, force=args.force)
+    print(
+        f"Wrote the learner copy to {release.dest}: {len(release.files)} files, lessons "
+        f"{', '.join(release.lessons)}. Push it as the learners' template repository."
+    )
+    return EXIT_OK
 
 
 def _engine(args: argparse.Namespace) -> int:
