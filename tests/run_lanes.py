@@ -1,14 +1,15 @@
 """Run the engine-sensitive tests (marker ``lanes``) on several engine lanes at once.
 
-``python -m tests.run_lanes modern modern-containerd podman [-- PYTEST ARGS]``
+``python -m tests.run_lanes [--no-leftover-check] LANE… [-- PYTEST ARGS]``
 
 Each lane is its own pytest session against its own nested engine (``--engine LANE``, see
 conftest.py), so they can run side by side: most of a lane's time is waiting for its
 engine (builds, readiness, ``docker save``), not using the CPU. Every line a session
 prints is shown as it comes, prefixed with its lane, as ``docker compose logs`` does; at
-the end, one line per lane says how it went. The exit status is 0 only if every lane
-passed. Ctrl-C or SIGTERM is passed on to every session, once, and its fixtures then remove
-its nested engine.
+the end, one line per lane says how it went, and the host engine is checked for nested
+engines left behind (``--no-leftover-check`` skips that, for runs that start none). The
+exit status is 0 only if every lane passed and none was left. Ctrl-C or SIGTERM is passed
+on to every session, once, and its fixtures then remove its nested engine.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def main(argv: list[str]) -> int:
     if "--" in argv:
         split = argv.index("--")
         lanes, extra = argv[:split], argv[split + 1 :]
+    check_leftovers = "--no-leftover-check" not in lanes
+    lanes = [lane for lane in lanes if lane != "--no-leftover-check"]
     unknown = [lane for lane in lanes if lane not in LANES or lane == "host"]
     if not lanes or unknown:
         print(
-            f"usage: python -m tests.run_lanes LANE… [-- PYTEST ARGS]; lanes: "
+            "usage: python -m tests.run_lanes [--no-leftover-check] LANE… [-- PYTEST ARGS]; "
+            "lanes: "
             f"{', '.join(lane for lane in LANES if lane != 'host')}"
             + (f" (not a nested lane: {', '.join(unknown)})" if unknown else ""),
             file=sys.stderr,
@@ -99,7 +103,26 @@ def main(argv: list[str]) -> int:
     print(f"\nEngine lanes, side by side, in {time.monotonic() - started:.0f} s:")
     for lane, code in codes.items():
         print(f"  {lane:<{width}}  {'passed' if code == 0 else f'FAILED (pytest exit {code})'}")
-    return 0 if all(code == 0 for code in codes.values()) else 1
+    left = _nested_engines_left(lanes) if check_leftovers else []
+    if left:
+        print(f"  nested engines left on the host engine: {', '.join(left)}")
+    return 0 if all(code == 0 for code in codes.values()) and not left else 1
+
+
+def _nested_engines_left(lanes: list[str]) -> list[str]:
+    """The lanes whose nested engine is still there: each session must remove its own."""
+    from grader import engine
+    from grader.provision import nested_engine
+
+    host = engine.connect()
+    try:
+        return [
+            f"{found.flavour} ({found.state})"
+            for found in nested_engine.status(host)
+            if found.flavour in lanes and found.state != "absent"
+        ]
+    finally:
+        host.close()
 
 
 if __name__ == "__main__":

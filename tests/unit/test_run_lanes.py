@@ -22,7 +22,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_each_lane_is_its_own_session_and_every_line_says_whose() -> None:
-    result = _run("modern", "podman", "--", "--collect-only", "-q")
+    result = _run("--no-leftover-check", "modern", "podman", "--", "--collect-only", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     for lane in ("modern", "podman"):
@@ -34,7 +34,7 @@ def test_each_lane_is_its_own_session_and_every_line_says_whose() -> None:
 
 
 def test_a_failing_lane_fails_the_run() -> None:
-    result = _run("modern", "--", "--no-such-pytest-option")
+    result = _run("--no-leftover-check", "modern", "--", "--no-such-pytest-option")
     assert result.returncode == 1
     assert "FAILED (pytest exit 4)" in result.stdout
 
