@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from tests.lanes import LANES
 
 ROOT = Path(__file__).resolve().parents[1]
+TEMPORARY = Path(tempfile.gettempdir()) / "docker-ml-course-lanes"
 
 
 def _pump(lane: str, width: int, process: subprocess.Popen[str], lock: threading.Lock) -> None:
@@ -53,6 +55,7 @@ def main(argv: list[str]) -> int:
         )
         return 2
     width = max(len(lane) for lane in lanes)
+    TEMPORARY.mkdir(parents=True, exist_ok=True)  # pytest makes --basetemp, not its parents
     lock = threading.Lock()
     started = time.monotonic()
     sessions: dict[str, subprocess.Popen[str]] = {}
@@ -70,7 +73,7 @@ def main(argv: list[str]) -> int:
             "no:cacheprovider",
             # Each session its own temporary folder: pytest's numbered folders are not
             # made for sessions that start at the same moment.
-            f"--basetemp={ROOT / '.pytest-lanes' / lane}",
+            f"--basetemp={TEMPORARY / lane}",
             "--color=no",
             *extra,
         ]
