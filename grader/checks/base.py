@@ -153,6 +153,8 @@ class EngineContext:
     """The built image's tag, once it built."""
     container: RunningContainer | None = None
     """The ready container, in the container stage."""
+    never_ready: Verdict | None = None
+    """Why the app never became ready, when it did not: later stages do not wait again."""
     api_key: str | None = None
     """The key the container was given (when the exercise has one)."""
     environment: dict[str, str] = field(default_factory=dict)

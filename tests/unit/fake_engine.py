@@ -7,6 +7,7 @@ without Docker. Anything it does not offer fails loudly (AttributeError).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,29 +54,42 @@ class _Answers200(BaseHTTPRequestHandler):
 
 @dataclass
 class FakeContainer:
-    """A container that has exited with ``exit_code`` and ``logs``, or (with ``server``)
-    is running and answers 200 to every GET."""
+    """A container that has exited with ``exit_code`` and ``logs``; or (with ``server``)
+    is running and answers 200 to every GET; or (with ``table``) is running, its socket
+    table is ``table``, and its published port refuses every connection."""
 
     exit_code: int | None = 3
     output: str = "Traceback: boom\n"
     server: ThreadingHTTPServer | None = None
+    table: str | None = None
+    closed_port: int = 0
+    """A port on the host where nothing listens (the published port of ``table``'s app)."""
+    execs: list[list[str]] = field(default_factory=list)
 
     @property
     def port(self) -> int:
-        return self.server.server_address[1] if self.server else 0
+        return self.server.server_address[1] if self.server else self.closed_port
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def status(self) -> tuple[str, int | None]:
-        return ("running", None) if self.server else ("exited", self.exit_code)
+        running = self.server is not None or self.table is not None
+        return ("running", None) if running else ("exited", self.exit_code)
 
     def oom_killed(self) -> bool:
         return False
 
     def logs(self) -> str:
         return self.output
+
+
+def _closed_port() -> int:
+    """A free port on loopback: bound for a moment and closed, so connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class FakeBuild:
@@ -103,9 +117,13 @@ class FakeSession:
     running: bool = False
     """Containers run and answer HTTP; otherwise they exit at once."""
     start_error: BaseException | None = None
+    listening: str | None = None
+    """Containers run and answer no HTTP; their socket table is this text."""
     """Raised by ``start_container``, as the engine package would raise it."""
     image_size_bytes: int = 200 * 1024 * 1024
     closed: bool = False
+    purposes: list[str] = field(default_factory=list)
+    """Why each container was started (``app``, ``extra`` …), in order."""
     _servers: list[ThreadingHTTPServer] = field(default_factory=list)
 
     def __call__(self) -> FakeSession:
@@ -156,9 +174,12 @@ class FakeSession:
     def create_volume(self, purpose: str) -> str:
         return f"fake-{purpose}"
 
-    def start_container(self, image: str, **_options: Any) -> FakeContainer:
+    def start_container(self, image: str, **options: Any) -> FakeContainer:
+        self.purposes.append(str(options.get("purpose", "")))
         if self.start_error is not None:
             raise self.start_error
+        if self.listening is not None:
+            return FakeContainer(table=self.listening, closed_port=_closed_port())
         if not self.running:
             return FakeContainer()
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
@@ -168,6 +189,9 @@ class FakeSession:
 
     def stop_container(self, running: FakeContainer) -> None:
         pass
+
+    def socket_table(self, running: FakeContainer) -> str | None:
+        return running.table
 
     def image_attrs(self, reference: str) -> dict[str, Any]:
         return {"Size": self.image_size_bytes}
