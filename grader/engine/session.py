@@ -339,6 +339,14 @@ class EngineSession:
             labels=self.labels if tag else None,
         )
 
+    def container_cpu_seconds(self, container_id: str) -> float | None:
+        """CPU time a container (e.g. a classic build step's) has used so far, or None."""
+        try:
+            stats = self.client.api.stats(container_id, stream=False, one_shot=True)
+            return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+        except (*ENGINE_FAULTS, KeyError, TypeError, ValueError):
+            return None
+
     def track_build_container(self, container_id: str) -> None:
         self._build_containers.add(container_id)
 

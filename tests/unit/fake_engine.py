@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,18 +93,37 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+HANG = {"fake": "hang"}
+"""Put in a recorded stream: the build goes silent there until it is cancelled, as a
+real build's stream does while a step runs without output (then ends, as a cancelled
+build's stream does)."""
+
+
 class FakeBuild:
     """A build handle that replays a recorded stream."""
 
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+    def __init__(self, chunks: list[dict[str, Any]], step_container: str | None = None) -> None:
         self.chunks = chunks
         self.cancelled = False
+        self.step_container = step_container
+        self._cancel = threading.Event()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        yield from self.chunks
+        for chunk in self.chunks:
+            if chunk == HANG:
+                self._cancel.wait(timeout=60)
+                return
+            if self.cancelled:
+                return
+            text = chunk.get("stream", "")
+            if isinstance(text, str) and text.startswith(" ---> Running in "):
+                # As the real handle does: the classic builder names the step's container.
+                self.step_container = text.removeprefix(" ---> Running in ").strip()
+            yield chunk
 
     def cancel(self) -> None:
         self.cancelled = True
+        self._cancel.set()
 
 
 @dataclass
@@ -122,6 +142,8 @@ class FakeSession:
     """Raised by ``start_container``, as the engine package would raise it."""
     image_size_bytes: int = 200 * 1024 * 1024
     closed: bool = False
+    busy_steps: bool = False
+    """Build steps use CPU (seen through the classic builder's step container)."""
     purposes: list[str] = field(default_factory=list)
     """Why each container was started (``app``, ``extra`` …), in order."""
     _servers: list[ThreadingHTTPServer] = field(default_factory=list)
@@ -158,6 +180,10 @@ class FakeSession:
 
     def remove_build_containers(self) -> None:
         pass
+
+    def container_cpu_seconds(self, container_id: str) -> float | None:
+        """A busy step uses one CPU all the time; an idle one none."""
+        return time.monotonic() if self.busy_steps else 0.0
 
     def remove_image(self, reference: str, *, keep_cache: bool = True) -> None:
         pass
