@@ -114,9 +114,9 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
         ledger.skip(ENGINE_STAGES, "Skipped: the image did not build.")
         return
     ctx.image = ctx.build.tag
-    if ledger.wanted(Needs.CONTAINER) and ledger.has_time():
+    if ledger.pending(Needs.CONTAINER) and ledger.has_time():
         _container_stage(ledger, ctx)
-    if ledger.wanted(Needs.REBUILD) and ledger.has_time():
+    if ledger.pending(Needs.REBUILD) and ledger.has_time():
         ledger.progress.stage("Proving the build cache (rebuilding edited copies)")
         since = time.monotonic()
         ledger.run(Needs.REBUILD, ctx)

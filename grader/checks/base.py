@@ -189,6 +189,9 @@ class Check(Generic[C]):
     """The report's timing entry its seconds add to (slow checks)."""
     hadolint_codes: tuple[str, ...] = ()
     """hadolint rules this check already judges (``hadolint_clean`` leaves them out)."""
+    static_part: Callable[[StaticContext], Verdict | None] | None = None
+    """For a check of an engine stage: what the files alone can already fail. Run with
+    the static rules; a verdict it returns is final, None leaves the check to its stage."""
 
 
 def check(
@@ -198,7 +201,7 @@ def check(
     points: float,
     **options: Any,
 ) -> Callable[[Callable[[C], Verdict]], Check[C]]:
-    """Declare a check on its ``run`` function: ``@check("healthcheck", "…", Needs.STATIC, 2)``.
+    """Declare a check on its ``run`` function: ``@check("non_root_user", "…", Needs.STATIC, 3)``.
 
     The module-level name becomes the :class:`Check`; the registry finds it there.
     """

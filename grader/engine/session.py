@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -216,6 +217,35 @@ class RunningContainer:
         """Run a command in the container; returns its exit code and output."""
         result = self.wrapped.exec(ExecConfig(command=command, user=user))
         return int(result.exit_code or 0), (result.output or b"").decode("utf-8", errors="replace")
+
+    def health(self) -> tuple[str, list[dict[str, Any]]]:
+        """``State.Health``: the engine's status (``starting``, ``healthy``, ``unhealthy``;
+        ``""`` without a HEALTHCHECK) and its log of runs, oldest first."""
+        container = self.wrapped.get_wrapped_container()
+        container.reload()
+        health = container.attrs.get("State", {}).get("Health") or {}
+        return str(health.get("Status", "")), list(health.get("Log") or [])
+
+    def run_health_command(self, test: list[str], timeout_s: float) -> tuple[int, str] | None:
+        """Run a HEALTHCHECK's ``Test`` (``["CMD", …]`` or ``["CMD-SHELL", "…"]``) once, as
+        the engine would; its exit code and output, or None when it ran past ``timeout_s``
+        (it is then left to end with the container)."""
+        command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else list(test[1:])
+        result: list[tuple[int, str]] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                result.append(self.exec(command))
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if failure:
+            raise failure[0]
+        return result[0] if result else None
 
 
 @dataclass(frozen=True)

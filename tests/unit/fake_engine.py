@@ -66,6 +66,9 @@ class FakeContainer:
     closed_port: int = 0
     """A port on the host where nothing listens (the published port of ``table``'s app)."""
     execs: list[list[str]] = field(default_factory=list)
+    health_status: tuple[str, list[dict[str, Any]]] = ("", [])
+    health_command: tuple[int, str] | None = (0, "")
+    """What running the HEALTHCHECK's command gives (None: it never finishes)."""
 
     @property
     def port(self) -> int:
@@ -84,6 +87,13 @@ class FakeContainer:
 
     def logs(self) -> str:
         return self.output
+
+    def health(self) -> tuple[str, list[dict[str, Any]]]:
+        return self.health_status
+
+    def run_health_command(self, test: list[str], timeout_s: float) -> tuple[int, str] | None:
+        self.execs.append(test)
+        return self.health_command
 
 
 def _closed_port() -> int:
@@ -142,6 +152,11 @@ class FakeSession:
     """Raised by ``start_container``, as the engine package would raise it."""
     image_size_bytes: int = 200 * 1024 * 1024
     closed: bool = False
+    healthcheck: dict[str, Any] | None = None
+    """The built image's ``Config.Healthcheck`` (``{"Test": ["CMD-SHELL", "…"], …}``)."""
+    health_status: tuple[str, list[dict[str, Any]]] = ("starting", [])
+    """The engine's ``State.Health`` (status, log) of running containers."""
+    health_command: tuple[int, str] | None = (0, "")
     busy_steps: bool = False
     """Build steps use CPU (seen through the classic builder's step container)."""
     purposes: list[str] = field(default_factory=list)
@@ -211,7 +226,9 @@ class FakeSession:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
-        return FakeContainer(server=server)
+        return FakeContainer(
+            server=server, health_status=self.health_status, health_command=self.health_command
+        )
 
     def stop_container(self, running: FakeContainer) -> None:
         pass
@@ -220,7 +237,7 @@ class FakeSession:
         return running.table
 
     def image_attrs(self, reference: str) -> dict[str, Any]:
-        return {"Size": self.image_size_bytes}
+        return {"Size": self.image_size_bytes, "Config": {"Healthcheck": self.healthcheck}}
 
     def image_history(self, reference: str) -> list[dict[str, Any]]:
         return []
