@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from grader.engine import BASE_IMAGE, EngineSession, RunningContainer
 from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
 
 # `cat /proc/net/tcp /proc/net/tcp6` in a container running
@@ -81,3 +84,61 @@ def test_a_listener_prints_as_address_and_port() -> None:
     """Do verdicts name sockets the way people write them?"""
     assert str(Listener("127.0.0.1", 8000, False)) == "127.0.0.1:8000"
     assert str(Listener("::", 8000, True)) == "[::]:8000"
+
+
+class _Wrapped:
+    """Stands in for testcontainers' container: ``exec`` answers as the engine did."""
+
+    def __init__(self, exit_code: int, output: str) -> None:
+        self.answer = SimpleNamespace(exit_code=exit_code, output=output.encode())
+        self.execs = 0
+
+    def exec(self, _config: object) -> SimpleNamespace:
+        self.execs += 1
+        return self.answer
+
+    def get_wrapped_container(self) -> SimpleNamespace:
+        return SimpleNamespace(id="app-id")
+
+
+class _Containers:
+    def __init__(self) -> None:
+        self.runs: list[dict[str, object]] = []
+
+    def run(self, image: str, command: list[str], **options: object) -> bytes:
+        self.runs.append({"image": image, "command": command, **options})
+        return LOOPBACK_8000.encode()
+
+
+def _session_and_container(exit_code: int, output: str):  # type: ignore[no-untyped-def]
+    client = SimpleNamespace(containers=_Containers())
+    session = EngineSession(client=client)  # type: ignore[arg-type]
+    wrapped = _Wrapped(exit_code, output)
+    container = RunningContainer(wrapped=wrapped, host="127.0.0.1", port=1, name="app")  # type: ignore[arg-type]
+    return session, container, client.containers, wrapped
+
+
+def test_the_table_is_read_with_cat_where_the_image_has_it() -> None:
+    """Is `cat` inside the container used when it works, with no helper container?"""
+    session, container, containers, _ = _session_and_container(0, LOOPBACK_8000)
+    assert session.socket_table(container) == LOOPBACK_8000
+    assert container.socket_table_via == "exec"
+    assert containers.runs == []
+
+
+def test_an_image_without_cat_is_read_by_a_labelled_helper_in_its_namespace() -> None:
+    """When the image has no `cat` (exec fails as the runtime says), is a self-removing,
+    labelled helper from the base image run in the container's network namespace, and
+    the exec not tried again?"""
+    said = 'OCI runtime exec failed: exec: "cat": executable file not found in $PATH\r\n'
+    session, container, containers, wrapped = _session_and_container(126, said)
+    assert parse_socket_table(session.socket_table(container) or "") == [
+        Listener("127.0.0.1", 8000, ipv6=False)
+    ]
+    session.socket_table(container)
+    assert wrapped.execs == 1
+    run = containers.runs[0]
+    assert run["image"] == BASE_IMAGE
+    assert run["network_mode"] == "container:app-id"
+    assert run["remove"] is True
+    assert run["labels"] == session.labels
