@@ -56,7 +56,7 @@ def grade_with_spec(
             grade.dockerfile = files_and_static(grade.ledger, workspace)
             if grade.dockerfile is None:
                 grade.ledger.skip(ENGINE_STAGES, "Skipped: the Dockerfile must be fixed first.")
-            elif grade.ledger.wanted(*ENGINE_STAGES):
+            elif grade.ledger.pending(*ENGINE_STAGES):
                 engine_stages(
                     grade, workspace, grade.dockerfile, builder or spec.builder, open_engine
                 )

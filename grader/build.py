@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import threading
 import time
@@ -17,7 +18,7 @@ from grader.engine.builders import BuilderKind, BuildHandle
 from grader.errors import SubmissionError
 from grader.spec import Limits, MiB
 
-__all__ = ["BuildOutcome", "instruction_of", "run_build", "stream_build"]
+__all__ = ["BuildOutcome", "BuildStop", "instruction_of", "run_build", "stream_build"]
 
 
 @dataclass
@@ -26,19 +27,58 @@ class BuildOutcome:
     tag: str | None
     """The image's tag when the build succeeded."""
     seconds: float
-    timed_out: bool
+    stopped: BuildStop | None
+    """Why the grader stopped the build, when it did."""
     verdict: Verdict
     """The ``builds`` check."""
 
 
-class _Watchdog:
-    """Stops a build that runs past its wall-clock limit (the socket has no such limit)."""
+class BuildStop(enum.StrEnum):
+    """Why the grader stopped a build before it ended."""
 
-    def __init__(self, stream: BuildHandle, limit_s: float) -> None:
+    WALL_CLOCK = "wall_clock"
+    """It ran past ``build_timeout_s``."""
+    INACTIVE = "inactive"
+    """It was quiet for ``build_inactivity_s``: see :class:`_Watchdog`."""
+
+
+BUSY_CPU_FRACTION = 0.05
+"""A step container using more than this share of one CPU is busy, however quiet."""
+CPU_SAMPLE_S = 5.0
+
+
+class _Watchdog:
+    """Stops a build that runs past its wall-clock limit, or that stays quiet too long.
+
+    Quiet means: no message at all on the build's stream (no step starting or ending,
+    no line of output, no progress) for ``build_inactivity_s`` and, where the running
+    step's container can be seen, no CPU use either. The classic builder names that
+    container (``---> Running in <id>``) and the engine's stats give its CPU time,
+    sampled every few seconds: more than 5 % of one CPU counts as activity, so a long
+    silent compile is not stopped. BuildKit's step containers are its own and not
+    visible through the Engine API: with it, only the stream is measured (measured on
+    Engine 20.10: a silent ``RUN`` sends no message at all until it ends), so a step
+    that computes silently for longer than the window is stopped there (measured: a
+    14 s silent busy loop with a 4 s window builds with the classic builder and is
+    stopped by BuildKit). The default window, 120 s, is far above the silences of
+    ``pip install`` without ``-q``. The socket has no limit of its own: this thread is
+    the only clock.
+    """
+
+    def __init__(
+        self,
+        stream: BuildHandle,
+        limit_s: float,
+        inactivity_s: float,
+        cpu_seconds: Callable[[str], float | None] = lambda _container: None,
+    ) -> None:
         self._stream = stream
         self._limit_s = limit_s
+        self._inactivity_s = inactivity_s
+        self._cpu_seconds = cpu_seconds
         self._done = threading.Event()
-        self.fired = False
+        self._last_activity = time.monotonic()
+        self.fired: BuildStop | None = None
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> _Watchdog:
@@ -49,13 +89,45 @@ class _Watchdog:
         self._done.set()
         self._thread.join(timeout=5)
 
+    def touch(self) -> None:
+        """The build said something: it is active."""
+        self._last_activity = time.monotonic()
+
+    def _cpu_busy(self, sample: dict[str, float], now: float) -> bool:
+        """Whether the current step's container used CPU since the last sample."""
+        container = getattr(self._stream, "step_container", None)
+        if not container:
+            return False
+        used = self._cpu_seconds(container)
+        if used is None:
+            return False
+        before, then = sample.get(container), sample.get("at", now)
+        sample.clear()
+        sample.update({container: used, "at": now})
+        return before is not None and used - before > BUSY_CPU_FRACTION * (now - then)
+
     def _watch(self) -> None:
-        if self._done.wait(self._limit_s):
+        started = time.monotonic()
+        sample: dict[str, float] = {}
+        # Sampled several times per window, so that a busy step is seen in time.
+        every = min(CPU_SAMPLE_S, self._inactivity_s / 4)
+        next_sample = started + every
+        while not self._done.wait(min(1.0, self._inactivity_s / 4)):
+            now = time.monotonic()
+            if now >= next_sample:
+                next_sample = now + every
+                if self._cpu_busy(sample, now):
+                    self.touch()
+            if now - started >= self._limit_s:
+                self.fired = BuildStop.WALL_CLOCK
+            elif now - self._last_activity >= self._inactivity_s:
+                self.fired = BuildStop.INACTIVE
+            else:
+                continue
+            # Closing the connection from here unblocks the reading thread and makes the
+            # engine cancel the build, with either builder.
+            self._stream.cancel()
             return
-        self.fired = True
-        # Closing the connection from here unblocks the reading thread and makes the
-        # engine cancel the build, with either builder.
-        self._stream.cancel()
 
 
 def stream_build(
@@ -67,15 +139,20 @@ def stream_build(
     builder: BuilderKind,
     on_event: Callable[[StepEvent], None] = lambda _event: None,
     stop_when: Callable[[BuildLog], bool] = lambda _log: False,
-) -> tuple[BuildLog, bool]:
-    """Run one build; stop early once ``stop_when(log)`` is true. Returns (log, timed_out)."""
+) -> tuple[BuildLog, BuildStop | None]:
+    """Run one build; stop early once ``stop_when(log)`` is true. Returns the log and why
+    the watchdog stopped the build (None when it did not)."""
     log = BuildLog(limits.output_head_lines, limits.output_tail_lines, builder=builder.value)
     stream = session.build(
         context_dir, tag=tag, memory_bytes=limits.build_memory_mb * MiB, builder=builder
     )
+    watchdog = _Watchdog(
+        stream, limits.build_timeout_s, limits.build_inactivity_s, session.container_cpu_seconds
+    )
     try:
-        with _Watchdog(stream, limits.build_timeout_s) as watchdog:
+        with watchdog:
             for chunk in stream:
+                watchdog.touch()
                 for event in log.feed(chunk):
                     on_event(event)
                 if stop_when(log):
@@ -99,37 +176,37 @@ def run_build(
 ) -> BuildOutcome:
     refused = _unbuildable_here(session, dockerfile, builder)
     if refused is not None:
-        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, False, refused)
+        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, None, refused)
     started = time.monotonic()
     try:
-        log, timed_out = stream_build(
+        log, stopped = stream_build(
             session, context_dir, tag=tag, limits=limits, builder=builder, on_event=on_event
         )
     except SubmissionError as exc:
         # The context cannot be sent as `docker build` would send it (a pattern the CLI
         # refuses, a name a tar cannot hold): the learner's to fix.
         verdict = Verdict.failed(exc.message, exc.hint, file=_blamed_file(exc.message))
-        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, False, verdict)
+        return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, None, verdict)
     note = ""
-    if not log.succeeded and not timed_out and _frontend_not_pulled(log, dockerfile, builder):
+    if not log.succeeded and not stopped and _frontend_not_pulled(log, dockerfile, builder):
         # Offline, the frontend image a `# syntax=` line names cannot be pulled; the
         # engine's built-in frontend builds most files: grade with it rather than fail.
         note = _drop_syntax_directive(context_dir, dockerfile)
-        log, timed_out = stream_build(
+        log, stopped = stream_build(
             session, context_dir, tag=tag, limits=limits, builder=builder, on_event=on_event
         )
     seconds = time.monotonic() - started
-    if log.succeeded and not timed_out:
+    if log.succeeded and not stopped:
         cached = sum(1 for s in log.steps if s.cached)
         verdict = Verdict.passed(
             f"Built with {builder.title} in {seconds:.1f} s ({len(log.steps)} steps, "
             f"{cached} from cache).{note}"
         )
-        return BuildOutcome(log, tag, seconds, False, verdict)
-    verdict = explain_failure(log, dockerfile, limits, timed_out)
+        return BuildOutcome(log, tag, seconds, None, verdict)
+    verdict = explain_failure(log, dockerfile, limits, stopped)
     if note:
         verdict = replace(verdict, message=verdict.message + note)
-    return BuildOutcome(log, None, seconds, timed_out, verdict)
+    return BuildOutcome(log, None, seconds, stopped, verdict)
 
 
 def _blamed_file(message: str) -> str:
@@ -267,7 +344,7 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def explain_failure(
-    log: BuildLog, dockerfile: Dockerfile, limits: Limits, timed_out: bool
+    log: BuildLog, dockerfile: Dockerfile, limits: Limits, stopped: BuildStop | None = None
 ) -> Verdict:
     step = log.failed_step
     line = step_line(dockerfile, step) if step else None
@@ -278,7 +355,23 @@ def explain_failure(
     if step and step.output.cut:
         tail = f"… [{step.output.cut} earlier lines cut]\n" + tail
     error = log.error or "the build stopped without an image"
-    if timed_out:
+    if stopped is BuildStop.INACTIVE:
+        quiet = limits.build_inactivity_s
+        measured = (
+            "produced no output and used no CPU"
+            if log.builder == BuilderKind.CLASSIC
+            else "produced no output (no line printed, no step started or finished)"
+        )
+        return Verdict.failed(
+            f"{where} {measured} for {quiet:.0f} s, so it was stopped (the build may take "
+            f"{limits.build_timeout_s:.0f} s in all, but no step may stay silent that long).",
+            "A RUN step must finish on its own: remove commands that wait for input or run "
+            "forever (`sleep`, `tail -f`, a server: servers belong in CMD, not RUN). A step "
+            "that works silently for minutes should print progress.",
+            line=line,
+            details=tail,
+        )
+    if stopped is not None:
         return Verdict.failed(
             f"{where} was still running after the build's limit of {limits.build_timeout_s:.0f} s, "
             "so it was stopped.",

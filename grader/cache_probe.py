@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grader.build import instruction_of, stream_build
+from grader.build import BuildStop, instruction_of, stream_build
 from grader.build_stream import BuildLog, BuildStep, StepEvent
 from grader.checks.base import Verdict
 from grader.checks.dockerfile_rules import dependency_install_step
@@ -68,14 +68,14 @@ class _Probe:
             return False
         return step.executed or (self.builder is BuilderKind.BUILDKIT and step.cached)
 
-    def run(self, edit_file: str) -> tuple[BuildLog, bool]:
+    def run(self, edit_file: str) -> tuple[BuildLog, BuildStop | None]:
         session = self.session
         copy = self.workspace.copy(f"probe-{uuid.uuid4().hex[:8]}")
         try:
             target = copy / edit_file
             with target.open("a", encoding="utf-8") as handle:
                 handle.write(f"\n# cache probe {uuid.uuid4().hex}\n")
-            log, timed_out = stream_build(
+            log, stopped = stream_build(
                 session,
                 copy,
                 tag=None,
@@ -92,7 +92,7 @@ class _Probe:
             session.remove_image(log.image_id, keep_cache=False)
         elif self.builder is BuilderKind.CLASSIC:
             session.remove_image_ids(log.new_layer_ids())
-        return log, timed_out
+        return log, stopped
 
 
 def prove_cache(
@@ -123,7 +123,7 @@ def prove_cache(
         session.remove_build_cache_records(before, only_contexts=False)
 
 
-def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
+def _unreached(log: BuildLog, stopped: BuildStop | None, edit: str) -> Verdict:
     if not log.steps and log.error is None:
         # An engine that answers the build API in neither builder's format (Podman's
         # buildah prints "STEP 1/5:") reports no cache hits: nothing to judge by.
@@ -133,7 +133,11 @@ def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
             "The cache proof needs Docker Engine's BuildKit or classic builder (Docker "
             "Desktop, Docker Engine, Colima with the docker runtime). Grade on one of those.",
         )
-    reason = "it ran out of time" if timed_out else (log.error or "it stopped early")
+    reason = {
+        BuildStop.WALL_CLOCK: "it ran out of time",
+        BuildStop.INACTIVE: "it stayed silent too long and was stopped",
+        None: log.error or "it stopped early",
+    }[stopped]
     return Verdict.error(
         f"The rebuild after {edit} did not reach the install step: {reason}.",
         "Run the check again; if it persists, build the folder yourself to see why.",
@@ -144,10 +148,10 @@ def _unreached(log: BuildLog, timed_out: bool, edit: str) -> Verdict:
 def _app_edit(probe: _Probe) -> Verdict:
     spec, install = probe.spec, probe.install
     edit = f"an edit to {spec.app_code_file}"
-    log, timed_out = probe.run(spec.app_code_file)
+    log, stopped = probe.run(spec.app_code_file)
     step = probe.install_step(log)
     if step is None or not (step.cached or step.executed):
-        return _unreached(log, timed_out, edit)
+        return _unreached(log, stopped, edit)
     if step.cached:
         return Verdict.passed(
             f"After {edit}, `{step.instruction[:80]}` (line {install.line}) came from the cache."
@@ -191,10 +195,10 @@ def _requirements_edit(probe: _Probe) -> Verdict:
             f"Restore {spec.dependency_file} from the starter project (`git checkout -- "
             f"{spec.dependency_file}`) and grade again.",
         )
-    log, timed_out = probe.run(spec.dependency_file)
+    log, stopped = probe.run(spec.dependency_file)
     step = probe.install_step(log)
     if step is None or not (step.cached or step.executed):
-        return _unreached(log, timed_out, edit)
+        return _unreached(log, stopped, edit)
     if step.executed:
         return Verdict.passed(f"After {edit}, the install on line {install.line} ran again.")
     return Verdict.failed(

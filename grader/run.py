@@ -1,8 +1,14 @@
 """The run stage: start the image, wait until it is ready, and say why when it is not.
 
 testcontainers' ``HttpWaitStrategy`` keeps polling after the container has exited, so
-readiness is polled here: the container's state and the readiness URL, in turn,
-until one of them gives a verdict or the time runs out.
+readiness is polled here: the container's state, the readiness URL and, about once a
+second, the container's socket table (:mod:`grader.listening_sockets`), until one of
+them gives a verdict or the time runs out. The socket table decides early: once the
+same sockets are seen twice, a server listening only on loopback or on another port
+fails at once, and one on ``::`` fails once the published port has refused a request
+made after it started listening (an IPv6-only socket; a dual-stack one answers).
+Listening on the right port keeps the wait going; a process that exits, or listens on
+nothing, is diagnosed from its logs as before.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -18,12 +24,14 @@ from grader.build_stream import TrimmedOutput
 from grader.checks.base import Verdict
 from grader.engine import ContainerLimits, EngineSession, RunningContainer
 from grader.errors import ContainerWontStart
+from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
 from grader.spec import ExerciseSpec, MiB
 from grader.workspace import Workspace
 
-__all__ = ["RunOutcome", "diagnose_logs", "start_and_wait"]
+__all__ = ["RunOutcome", "SocketWatch", "diagnose_logs", "start_and_wait"]
 
 POLL_INTERVAL_S = 0.25
+SOCKET_READ_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -82,6 +90,7 @@ def start_and_wait(
     deadline = started + spec.limits.readiness_timeout_s
     last_answer = "no answer"
     url = f"{container.base_url}{spec.readiness_path}"
+    sockets = SocketWatch(spec.container_port)
     with httpx.Client(timeout=2.0) as client:
         while True:
             state, exit_code = container.status()
@@ -89,18 +98,105 @@ def start_and_wait(
                 failure = _exited(container, spec, workspace, exit_code)
                 return RunOutcome(None, failure, time.monotonic() - started)
             if container.port:
+                asked = time.monotonic()
                 try:
                     response = client.get(url)
+                except httpx.TimeoutException as exc:
+                    last_answer = f"no answer ({type(exc).__name__})"
                 except httpx.HTTPError as exc:
                     last_answer = f"no answer ({type(exc).__name__})"
+                    sockets.refused(asked)
                 else:
                     if response.status_code == 200:
                         return RunOutcome(container, None, time.monotonic() - started)
                     last_answer = f"HTTP {response.status_code}"
+            if sockets.due(time.monotonic()):
+                sockets.saw(session.socket_table(container), time.monotonic())
+                if (failure := sockets.verdict(spec)) is not None:
+                    failure = replace(failure, details=trimmed_logs(container, spec))
+                    return RunOutcome(None, failure, time.monotonic() - started)
             if time.monotonic() >= deadline:
                 failure = _never_ready(container, spec, workspace, last_answer)
                 return RunOutcome(None, failure, time.monotonic() - started)
             time.sleep(POLL_INTERVAL_S)
+
+
+@dataclass
+class SocketWatch:
+    """The container's socket table as read during the wait: decides once it holds still."""
+
+    port: int
+    """The container port the exercise publishes."""
+    listeners: tuple[Listener, ...] = ()
+    same_reads: int = 0
+    """How many reads in a row found exactly :attr:`listeners`."""
+    since: float = 0.0
+    """When :attr:`listeners` were first seen."""
+    refused_at: float = field(default=float("-inf"))
+    """When the last request that the published port refused (not timed out) was sent."""
+    next_read: float = 0.0
+    unreadable: bool = False
+    """The table cannot be read in this container: the logs alone will tell."""
+
+    def due(self, now: float) -> bool:
+        return not self.unreadable and now >= self.next_read
+
+    def refused(self, asked: float) -> None:
+        self.refused_at = asked
+
+    def saw(self, table: str | None, now: float) -> None:
+        self.next_read = now + SOCKET_READ_INTERVAL_S
+        if table is None:
+            self.unreadable = True
+            return
+        listeners = tuple(parse_socket_table(table))
+        if listeners == self.listeners and self.same_reads:
+            self.same_reads += 1
+        else:
+            self.listeners, self.same_reads, self.since = listeners, 1, now
+
+    def verdict(self, spec: ExerciseSpec) -> Verdict | None:
+        """A failed verdict once the sockets make the app certain to stay unreachable."""
+        if self.same_reads < 2:
+            return None
+        listening = judge_listeners(self.listeners, self.port)
+        if listening is Listening.IPV6_ANY and self.refused_at <= self.since:
+            return None  # maybe dual-stack: wait for a request made after it listened
+        return unreachable_verdict(listening, self.listeners, spec)
+
+
+def unreachable_verdict(
+    listening: Listening, listeners: tuple[Listener, ...], spec: ExerciseSpec
+) -> Verdict | None:
+    """What a learner reads when the socket table shows the app cannot be reached."""
+    port = spec.container_port
+    found = ", ".join(str(s) for s in listeners)
+    on_port = ", ".join(str(s) for s in listeners if s.port == port)
+    table = "(read from the container's /proc/net/tcp)"
+    if listening is Listening.LOOPBACK_ONLY:
+        return Verdict.failed(
+            f"The app listens on {on_port} only {table}: a loopback address inside the "
+            f"container, which the published port {port} cannot reach.",
+            f"Start the server on all interfaces: uvicorn `--host 0.0.0.0 --port {port}` "
+            f"(gunicorn `-b 0.0.0.0:{port}`).",
+        )
+    if listening is Listening.IPV6_ANY:
+        return Verdict.failed(
+            f"The app listens on {on_port} {table}, IPv6 only: the published port {port} "
+            "forwards over IPv4 and got no answer after the socket was open.",
+            "Start the server with `--host 0.0.0.0` (IPv4, all interfaces); uvicorn's "
+            "`--host ::` opens an IPv6-only socket.",
+        )
+    if listening is Listening.OTHER_PORT:
+        fix_host = " and `--host 0.0.0.0`" if all(s.loopback for s in listeners) else ""
+        return Verdict.failed(
+            f"The app listens on {found} {table}, not on port {port}, the container port the "
+            f"exercise publishes.",
+            f"Start the server with `--port {port}`{fix_host} and write `EXPOSE {port}`: "
+            f"the container port must be the one the exercise (and `docker run -p "
+            f"{port}:{port}`) publishes.",
+        )
+    return None
 
 
 def _exited(

@@ -40,6 +40,12 @@ class Limits(_Strict):
     """Time and resource limits; every one is reported in the feedback when hit."""
 
     build_timeout_s: float = Field(600, gt=0, description="Wall-clock limit of one build.")
+    build_inactivity_s: float = Field(
+        120,
+        gt=0,
+        description="A build that stays silent this long is stopped: no message on its "
+        "stream and, with the classic builder, no CPU use by the running step.",
+    )
     build_memory_mb: int = Field(
         2048,
         gt=0,

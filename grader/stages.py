@@ -114,15 +114,19 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
         ledger.skip(ENGINE_STAGES, "Skipped: the image did not build.")
         return
     ctx.image = ctx.build.tag
-    if ledger.wanted(Needs.CONTAINER) and ledger.has_time():
+    if ledger.pending(Needs.CONTAINER) and ledger.has_time():
         _container_stage(ledger, ctx)
-    if ledger.wanted(Needs.REBUILD) and ledger.has_time():
+    if ledger.pending(Needs.REBUILD) and ledger.has_time():
         ledger.progress.stage("Proving the build cache (rebuilding edited copies)")
         since = time.monotonic()
         ledger.run(Needs.REBUILD, ctx)
         ledger.timed("cache", since)
     ledger.run(Needs.IMAGE, ctx)
-    if ledger.spec.extra_checks_path is not None and ledger.has_time():
+    if ctx.never_ready is not None:
+        # The app already failed its readiness wait: its own checks skip without a
+        # second wait that could only end the same way.
+        extra_stage(grade, ctx.image, None)
+    elif ledger.spec.extra_checks_path is not None and ledger.has_time():
         ledger.progress.stage("Running the exercise's own checks")
         started = start_and_wait(
             ctx.session,
@@ -163,6 +167,7 @@ def _container_stage(ledger: Ledger, ctx: EngineContext) -> None:
     if first is not None:
         ledger.timings["startup"] = first.seconds
         if first.container is None:
+            ctx.never_ready = first.failure
             ledger.fail_stage(
                 Needs.CONTAINER, first.failure, "Skipped: the app never became ready."
             )

@@ -153,6 +153,8 @@ class EngineContext:
     """The built image's tag, once it built."""
     container: RunningContainer | None = None
     """The ready container, in the container stage."""
+    never_ready: Verdict | None = None
+    """Why the app never became ready, when it did not: later stages do not wait again."""
     api_key: str | None = None
     """The key the container was given (when the exercise has one)."""
     environment: dict[str, str] = field(default_factory=dict)
@@ -187,6 +189,9 @@ class Check(Generic[C]):
     """The report's timing entry its seconds add to (slow checks)."""
     hadolint_codes: tuple[str, ...] = ()
     """hadolint rules this check already judges (``hadolint_clean`` leaves them out)."""
+    static_part: Callable[[StaticContext], Verdict | None] | None = None
+    """For a check of an engine stage: what the files alone can already fail. Run with
+    the static rules; a verdict it returns is final, None leaves the check to its stage."""
 
 
 def check(
@@ -196,7 +201,7 @@ def check(
     points: float,
     **options: Any,
 ) -> Callable[[Callable[[C], Verdict]], Check[C]]:
-    """Declare a check on its ``run`` function: ``@check("healthcheck", "…", Needs.STATIC, 2)``.
+    """Declare a check on its ``run`` function: ``@check("non_root_user", "…", Needs.STATIC, 3)``.
 
     The module-level name becomes the :class:`Check`; the registry finds it there.
     """

@@ -714,20 +714,6 @@ def non_root_user(ctx: StaticContext) -> Verdict:
     return Verdict.passed(f"The app runs as `{name}`.")
 
 
-@check("healthcheck", "The image declares a HEALTHCHECK", Needs.STATIC, 2)
-def healthcheck(ctx: StaticContext) -> Verdict:
-    check = ctx.dockerfile.last("HEALTHCHECK")
-    if check is None or check.value.strip().upper() == "NONE":
-        return Verdict.failed(
-            "The image has no HEALTHCHECK, so `docker ps` cannot tell a stuck app from a healthy one.",
-            f"Add a HEALTHCHECK that requests {ctx.spec.readiness_path}, e.g. "
-            '`HEALTHCHECK CMD ["python", "-c", "import urllib.request; '
-            f"urllib.request.urlopen('http://127.0.0.1:{ctx.spec.container_port}"
-            f"{ctx.spec.readiness_path}')\"]`.",
-        )
-    return Verdict.passed("The image declares a HEALTHCHECK.")
-
-
 DOCKERIGNORE_MUST_EXCLUDE = (".env", ".git", "__pycache__")
 
 

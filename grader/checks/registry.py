@@ -14,6 +14,7 @@ from grader.checks import (
     build,
     cache,
     dockerfile_rules,
+    health,
     image_size,
     runtime_probes,
     secrets,
@@ -29,6 +30,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     dockerfile_rules,
     build,
     runtime_probes,
+    health,
     volume,  # last among the container checks: it re-creates the container
     cache,
     secrets,

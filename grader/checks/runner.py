@@ -30,6 +30,9 @@ ENGINE_STAGES = (Needs.BUILD, Needs.CONTAINER, Needs.REBUILD, Needs.IMAGE)
 """The stages that need an engine, in the order the pipeline runs them."""
 
 
+_UNDECIDED = Verdict.skipped("(left to the check's own stage)")
+
+
 class EngineStopped(Exception):
     """An engine fault ended the engine's stages."""
 
@@ -53,6 +56,11 @@ class Ledger:
         """The checks of these stages that the exercise runs, in registry order."""
         return [c for n in needs for c in checks_needing(n) if self.spec.check(c.id) is not None]
 
+    def pending(self, *needs: Needs) -> list[Check[Any]]:
+        """The checks of these stages that the exercise runs and that have no verdict yet
+        (a static part may have decided one already): the stages worth setting up."""
+        return [c for c in self.wanted(*needs) if c.id not in self.verdicts]
+
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.spec.limits.total_timeout_s
 
@@ -71,13 +79,16 @@ class Ledger:
     def fail_stage(self, needs: Needs, verdict: Verdict, reason: str) -> None:
         """The stage could not be set up because of the learner's work: its first check
         says why, and the rest of the stage is skipped."""
-        checks = self.wanted(needs)
+        checks = self.pending(needs)
         if checks:
-            self.verdicts.setdefault(checks[0].id, verdict)
+            self.verdicts[checks[0].id] = verdict
         self.skip([needs], reason)
 
     def run(self, needs: Needs, context: object) -> None:
-        """Run the stage's checks that have no verdict yet, each under the fault policy."""
+        """Run the stage's checks that have no verdict yet, each under the fault policy
+        (with the static rules: the static parts of the engine stages' checks too)."""
+        if needs is Needs.STATIC:
+            self._static_parts(context)
         for check in self.wanted(needs):
             if check.id in self.verdicts:
                 continue
@@ -89,6 +100,15 @@ class Ledger:
             self.verdicts[check.id] = self.guarded(check.id, lambda c=check: c.run(context))
             if check.timing:
                 self.timed(check.timing, since)
+
+    def _static_parts(self, context: object) -> None:
+        for check in self.wanted(*ENGINE_STAGES):
+            part = check.static_part
+            if part is None or check.id in self.verdicts:
+                continue
+            verdict = self.guarded(check.id, lambda p=part: p(context) or _UNDECIDED)  # type: ignore[arg-type]
+            if verdict is not _UNDECIDED:
+                self.verdicts[check.id] = verdict
 
     def guarded(self, check_id: str, action: Callable[[], Verdict]) -> Verdict:
         """``action()``'s verdict, or the ``error`` verdict its exception deserves."""

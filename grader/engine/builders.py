@@ -194,6 +194,9 @@ class BuildHandle:
         self._refused = refused
         self._lock = threading.Lock()
         self.cancelled = False
+        self.step_container: str | None = None
+        """The classic builder's container of the step running now (BuildKit's are not
+        visible through the Engine API)."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         from grader.engine.session import ENGINE_FAULTS
@@ -208,9 +211,8 @@ class BuildHandle:
                     text = chunk.get("stream", "")
                     if isinstance(text, str) and text.startswith(" ---> Running in "):
                         # A cancelled classic build may leave its step's container.
-                        self._session.track_build_container(
-                            text.removeprefix(" ---> Running in ").strip()
-                        )
+                        self.step_container = text.removeprefix(" ---> Running in ").strip()
+                        self._session.track_build_container(self.step_container)
                 yield chunk
         except Exception as exc:
             if self.cancelled:

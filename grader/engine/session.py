@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -187,6 +188,9 @@ class RunningContainer:
     host: str
     port: int
     name: str
+    socket_table_via: str = ""
+    """How :meth:`EngineSession.socket_table` reads this container's table: ``exec``,
+    ``helper``, or ``none`` once neither worked (empty until the first read)."""
 
     @property
     def base_url(self) -> str:
@@ -213,6 +217,35 @@ class RunningContainer:
         """Run a command in the container; returns its exit code and output."""
         result = self.wrapped.exec(ExecConfig(command=command, user=user))
         return int(result.exit_code or 0), (result.output or b"").decode("utf-8", errors="replace")
+
+    def health(self) -> tuple[str, list[dict[str, Any]]]:
+        """``State.Health``: the engine's status (``starting``, ``healthy``, ``unhealthy``;
+        ``""`` without a HEALTHCHECK) and its log of runs, oldest first."""
+        container = self.wrapped.get_wrapped_container()
+        container.reload()
+        health = container.attrs.get("State", {}).get("Health") or {}
+        return str(health.get("Status", "")), list(health.get("Log") or [])
+
+    def run_health_command(self, test: list[str], timeout_s: float) -> tuple[int, str] | None:
+        """Run a HEALTHCHECK's ``Test`` (``["CMD", …]`` or ``["CMD-SHELL", "…"]``) once, as
+        the engine would; its exit code and output, or None when it ran past ``timeout_s``
+        (it is then left to end with the container)."""
+        command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else list(test[1:])
+        result: list[tuple[int, str]] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                result.append(self.exec(command))
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if failure:
+            raise failure[0]
+        return result[0] if result else None
 
 
 @dataclass(frozen=True)
@@ -335,6 +368,14 @@ class EngineSession:
             memory_bytes=memory_bytes,
             labels=self.labels if tag else None,
         )
+
+    def container_cpu_seconds(self, container_id: str) -> float | None:
+        """CPU time a container (e.g. a classic build step's) has used so far, or None."""
+        try:
+            stats = self.client.api.stats(container_id, stream=False, one_shot=True)
+            return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+        except (*ENGINE_FAULTS, KeyError, TypeError, ValueError):
+            return None
 
     def track_build_container(self, container_id: str) -> None:
         self._build_containers.add(container_id)
@@ -489,6 +530,48 @@ class EngineSession:
         return RunningContainer(
             wrapped=container, host=self.publish_host, port=host_port, name=name
         )
+
+    def socket_table(self, running: RunningContainer) -> str | None:
+        """``/proc/net/tcp`` and ``/proc/net/tcp6`` of the container's network namespace,
+        or None when they cannot be read (the diagnosis then falls back to the logs).
+
+        ``cat`` inside the container where the image has it (~0.1 s); otherwise a
+        labelled, self-removing helper from the base image sharing the container's
+        network namespace (``network_mode=container:…``, ~0.2 s), which works for
+        images without a shell too.
+        """
+        files = ["cat", "/proc/net/tcp", "/proc/net/tcp6"]
+        if running.socket_table_via in {"", "exec"}:
+            try:
+                _code, output = running.exec(files)
+            except ENGINE_FAULTS:
+                output = ""
+            # cat exits 1 when IPv6 is off (no tcp6) but has printed tcp: that is enough.
+            if "local_address" in output:
+                running.socket_table_via = "exec"
+                return output
+            running.socket_table_via = "helper"
+        if running.socket_table_via == "helper":
+            try:
+                container_id = running.wrapped.get_wrapped_container().id
+                output = self.client.containers.run(
+                    BASE_IMAGE,
+                    # Without IPv6 there is no tcp6: the IPv4 table alone still answers.
+                    ["sh", "-c", "cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null; true"],
+                    network_mode=f"container:{container_id}",
+                    labels=self.labels,
+                    remove=True,
+                    mem_limit="64m",
+                    pids_limit=16,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges:true"],
+                ).decode("utf-8", errors="replace")
+            except ENGINE_FAULTS:
+                output = ""
+            if "local_address" in output:
+                return output
+            running.socket_table_via = "none"
+        return None
 
     def sweep_stale(self) -> SweepReport:
         """Remove what killed grader runs left behind (see :func:`sweep`)."""

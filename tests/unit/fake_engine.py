@@ -7,7 +7,9 @@ without Docker. Anything it does not offer fails loudly (AttributeError).
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,23 +55,32 @@ class _Answers200(BaseHTTPRequestHandler):
 
 @dataclass
 class FakeContainer:
-    """A container that has exited with ``exit_code`` and ``logs``, or (with ``server``)
-    is running and answers 200 to every GET."""
+    """A container that has exited with ``exit_code`` and ``logs``; or (with ``server``)
+    is running and answers 200 to every GET; or (with ``table``) is running, its socket
+    table is ``table``, and its published port refuses every connection."""
 
     exit_code: int | None = 3
     output: str = "Traceback: boom\n"
     server: ThreadingHTTPServer | None = None
+    table: str | None = None
+    closed_port: int = 0
+    """A port on the host where nothing listens (the published port of ``table``'s app)."""
+    execs: list[list[str]] = field(default_factory=list)
+    health_status: tuple[str, list[dict[str, Any]]] = ("", [])
+    health_command: tuple[int, str] | None = (0, "")
+    """What running the HEALTHCHECK's command gives (None: it never finishes)."""
 
     @property
     def port(self) -> int:
-        return self.server.server_address[1] if self.server else 0
+        return self.server.server_address[1] if self.server else self.closed_port
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def status(self) -> tuple[str, int | None]:
-        return ("running", None) if self.server else ("exited", self.exit_code)
+        running = self.server is not None or self.table is not None
+        return ("running", None) if running else ("exited", self.exit_code)
 
     def oom_killed(self) -> bool:
         return False
@@ -77,19 +88,52 @@ class FakeContainer:
     def logs(self) -> str:
         return self.output
 
+    def health(self) -> tuple[str, list[dict[str, Any]]]:
+        return self.health_status
+
+    def run_health_command(self, test: list[str], timeout_s: float) -> tuple[int, str] | None:
+        self.execs.append(test)
+        return self.health_command
+
+
+def _closed_port() -> int:
+    """A free port on loopback: bound for a moment and closed, so connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+HANG = {"fake": "hang"}
+"""Put in a recorded stream: the build goes silent there until it is cancelled, as a
+real build's stream does while a step runs without output (then ends, as a cancelled
+build's stream does)."""
+
 
 class FakeBuild:
     """A build handle that replays a recorded stream."""
 
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+    def __init__(self, chunks: list[dict[str, Any]], step_container: str | None = None) -> None:
         self.chunks = chunks
         self.cancelled = False
+        self.step_container = step_container
+        self._cancel = threading.Event()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        yield from self.chunks
+        for chunk in self.chunks:
+            if chunk == HANG:
+                self._cancel.wait(timeout=60)
+                return
+            if self.cancelled:
+                return
+            text = chunk.get("stream", "")
+            if isinstance(text, str) and text.startswith(" ---> Running in "):
+                # As the real handle does: the classic builder names the step's container.
+                self.step_container = text.removeprefix(" ---> Running in ").strip()
+            yield chunk
 
     def cancel(self) -> None:
         self.cancelled = True
+        self._cancel.set()
 
 
 @dataclass
@@ -103,9 +147,20 @@ class FakeSession:
     running: bool = False
     """Containers run and answer HTTP; otherwise they exit at once."""
     start_error: BaseException | None = None
+    listening: str | None = None
+    """Containers run and answer no HTTP; their socket table is this text."""
     """Raised by ``start_container``, as the engine package would raise it."""
     image_size_bytes: int = 200 * 1024 * 1024
     closed: bool = False
+    healthcheck: dict[str, Any] | None = None
+    """The built image's ``Config.Healthcheck`` (``{"Test": ["CMD-SHELL", "…"], …}``)."""
+    health_status: tuple[str, list[dict[str, Any]]] = ("starting", [])
+    """The engine's ``State.Health`` (status, log) of running containers."""
+    health_command: tuple[int, str] | None = (0, "")
+    busy_steps: bool = False
+    """Build steps use CPU (seen through the classic builder's step container)."""
+    purposes: list[str] = field(default_factory=list)
+    """Why each container was started (``app``, ``extra`` …), in order."""
     _servers: list[ThreadingHTTPServer] = field(default_factory=list)
 
     def __call__(self) -> FakeSession:
@@ -141,6 +196,10 @@ class FakeSession:
     def remove_build_containers(self) -> None:
         pass
 
+    def container_cpu_seconds(self, container_id: str) -> float | None:
+        """A busy step uses one CPU all the time; an idle one none."""
+        return time.monotonic() if self.busy_steps else 0.0
+
     def remove_image(self, reference: str, *, keep_cache: bool = True) -> None:
         pass
 
@@ -156,21 +215,29 @@ class FakeSession:
     def create_volume(self, purpose: str) -> str:
         return f"fake-{purpose}"
 
-    def start_container(self, image: str, **_options: Any) -> FakeContainer:
+    def start_container(self, image: str, **options: Any) -> FakeContainer:
+        self.purposes.append(str(options.get("purpose", "")))
         if self.start_error is not None:
             raise self.start_error
+        if self.listening is not None:
+            return FakeContainer(table=self.listening, closed_port=_closed_port())
         if not self.running:
             return FakeContainer()
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
-        return FakeContainer(server=server)
+        return FakeContainer(
+            server=server, health_status=self.health_status, health_command=self.health_command
+        )
 
     def stop_container(self, running: FakeContainer) -> None:
         pass
 
+    def socket_table(self, running: FakeContainer) -> str | None:
+        return running.table
+
     def image_attrs(self, reference: str) -> dict[str, Any]:
-        return {"Size": self.image_size_bytes}
+        return {"Size": self.image_size_bytes, "Config": {"Healthcheck": self.healthcheck}}
 
     def image_history(self, reference: str) -> list[dict[str, Any]]:
         return []

@@ -120,7 +120,7 @@ def _static_course(tmp_path: Path) -> Path:
     (course / "exercises" / "demo.toml").write_text(
         'name = "demo"\ntitle = "Demo"\n'
         'checks = [{ id = "dockerfile_valid", points = 0, required = true },'
-        ' { id = "exec_form_cmd", required = true }, { id = "healthcheck" }]\n'
+        ' { id = "exec_form_cmd", required = true }, { id = "base_image_pinned" }]\n'
     )
     return course
 
@@ -154,7 +154,9 @@ def test_exit_status_2_on_a_grader_bug_with_every_format_written(
     def broken(ctx: object) -> object:
         raise KeyError("boom")
 
-    monkeypatch.setitem(CHECKS, "healthcheck", replace(CHECKS["healthcheck"], run=broken))
+    monkeypatch.setitem(
+        CHECKS, "base_image_pinned", replace(CHECKS["base_image_pinned"], run=broken)
+    )
     course = _static_course(tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "Dockerfile").write_text('FROM python:3.11-slim\nCMD ["python"]\n')
@@ -180,7 +182,7 @@ def test_exit_status_2_on_a_grader_bug_with_every_format_written(
     assert code == 2
     data = json.loads(out.read_text())
     assert data["fault_kind"] == "grader"
-    assert "healthcheck" in data["fault_hint"]
+    assert "base_image_pinned" in data["fault_hint"]
     assert {c["id"]: c["status"] for c in data["checks"]}["exec_form_cmd"] == "passed"
     assert sorted(p.name for p in reports.iterdir()) == sorted(
         f"grade.{suffix}" for suffix in SUFFIXES.values()

@@ -86,13 +86,13 @@ def test_a_static_rule_that_raises_leaves_the_other_rules_judged(
     def broken(ctx: object) -> Verdict:
         raise IndexError("list index out of range")
 
-    monkeypatch.setitem(CHECKS, "healthcheck", replace(CHECKS["healthcheck"], run=broken))
-    report = grade_with_spec(spec_with("healthcheck", "non_root_user"), submission)
+    monkeypatch.setitem(CHECKS, "exec_form_cmd", replace(CHECKS["exec_form_cmd"], run=broken))
+    report = grade_with_spec(spec_with("exec_form_cmd", "non_root_user"), submission)
     assert statuses(report) == {
-        "healthcheck": CheckStatus.ERROR,
+        "exec_form_cmd": CheckStatus.ERROR,
         "non_root_user": CheckStatus.PASSED,
     }
-    assert "IndexError" in by_id(report, "healthcheck").message
+    assert "IndexError" in by_id(report, "exec_form_cmd").message
     assert report.fault_kind == FaultKind.GRADER
 
 

@@ -146,7 +146,6 @@ FAILING = [
     ("no_secrets_in_dockerfile", BASE + "COPY .env .\n", 3, "copies a .env", "--env-file"),
     ("non_root_user", BASE + CMD, None, "runs as root", "USER appuser"),
     ("non_root_user", BASE + "USER root\n" + CMD, 3, "last USER is root", "unprivileged"),
-    ("healthcheck", BASE + CMD, None, "no HEALTHCHECK", "/health"),
     ("hadolint_clean", BASE + "WORKDIR app\n", 3, "DL3000", "hadolint/wiki/DL3000"),
 ]
 

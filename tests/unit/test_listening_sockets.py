@@ -1,0 +1,144 @@
+"""The socket table: which address and port an app listens on, and what that means."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from grader.engine import BASE_IMAGE, EngineSession, RunningContainer
+from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
+
+# `cat /proc/net/tcp /proc/net/tcp6` in a container running
+# `python -m http.server -b 127.0.0.1 8000` (Engine 20.10), with a client connection
+# (state 01, ESTABLISHED) added by hand.
+LOOPBACK_8000 = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1989948 1 00000000913424ed 100 0 0 10 0
+   1: 0100007F:1F40 0100007F:D2A4 01 00000000:00000000 00:00000000 00000000     0        0 1989950 1 00000000913424ed 20 4 30 10 -1
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+"""
+
+ANY_IPV6 = "00000000000000000000000000000000"
+LOOPBACK_IPV6 = "00000000000000000000000001000000"
+# ::ffff:127.0.0.1, each 32-bit word little endian.
+MAPPED_LOOPBACK = "0000000000000000FFFF00000100007F"
+
+
+def _row(address: str, port: int, state: str = "0A") -> str:
+    return f"   0: {address}:{port:04X} {'0' * len(address)}:0000 {state} 0 0 0 0 0 0 1 1\n"
+
+
+def test_the_measured_loopback_table_reads_as_one_listener() -> None:
+    """Is 0100007F:1F40 in state 0A read as 127.0.0.1:8000, and the connection left out?"""
+    assert parse_socket_table(LOOPBACK_8000) == [Listener("127.0.0.1", 8000, ipv6=False)]
+
+
+@pytest.mark.parametrize(
+    ("hex_address", "expected"),
+    [
+        ("00000000", Listener("0.0.0.0", 5000, ipv6=False)),
+        ("0200A8C0", Listener("192.168.0.2", 5000, ipv6=False)),
+        (ANY_IPV6, Listener("::", 5000, ipv6=True)),
+        (LOOPBACK_IPV6, Listener("::1", 5000, ipv6=True)),
+        (MAPPED_LOOPBACK, Listener("127.0.0.1", 5000, ipv6=False)),
+    ],
+)
+def test_addresses_are_read_in_the_kernels_byte_order(hex_address: str, expected: Listener) -> None:
+    """Are IPv4, IPv6 and IPv4-mapped addresses decoded (little endian per 32-bit word)?"""
+    assert parse_socket_table(_row(hex_address, 5000)) == [expected]
+
+
+def test_only_listening_sockets_count() -> None:
+    """Are sockets in other states (01 established, 06 time-wait) ignored?"""
+    table = _row("00000000", 8000, "01") + _row("00000000", 8000, "06")
+    assert parse_socket_table(table) == []
+
+
+def test_garbage_lines_are_skipped() -> None:
+    """Does a line that is not a socket row leave the others readable?"""
+    table = "cat: /proc/net/tcp6: No such file or directory\n" + _row("00000000", 8000)
+    assert parse_socket_table(table) == [Listener("0.0.0.0", 8000, ipv6=False)]
+
+
+@pytest.mark.parametrize(
+    ("listeners", "expected"),
+    [
+        ([Listener("0.0.0.0", 8000, False)], Listening.REACHABLE),
+        ([Listener("172.17.0.2", 8000, False)], Listening.REACHABLE),
+        ([Listener("127.0.0.1", 8000, False), Listener("0.0.0.0", 8000, False)], "reachable"),
+        ([Listener("127.0.0.1", 8000, False)], Listening.LOOPBACK_ONLY),
+        ([Listener("::1", 8000, True)], Listening.LOOPBACK_ONLY),
+        ([Listener("::", 8000, True)], Listening.IPV6_ANY),
+        ([Listener("0.0.0.0", 5000, False)], Listening.OTHER_PORT),
+        ([Listener("127.0.0.1", 5000, False)], Listening.OTHER_PORT),
+        ([], Listening.NOTHING),
+    ],
+)
+def test_what_the_listeners_mean_for_port_8000(listeners: list[Listener], expected: str) -> None:
+    """Is each kind of socket table judged as the published port will see it?"""
+    assert judge_listeners(listeners, 8000) == expected
+
+
+def test_a_listener_prints_as_address_and_port() -> None:
+    """Do verdicts name sockets the way people write them?"""
+    assert str(Listener("127.0.0.1", 8000, False)) == "127.0.0.1:8000"
+    assert str(Listener("::", 8000, True)) == "[::]:8000"
+
+
+class _Wrapped:
+    """Stands in for testcontainers' container: ``exec`` answers as the engine did."""
+
+    def __init__(self, exit_code: int, output: str) -> None:
+        self.answer = SimpleNamespace(exit_code=exit_code, output=output.encode())
+        self.execs = 0
+
+    def exec(self, _config: object) -> SimpleNamespace:
+        self.execs += 1
+        return self.answer
+
+    def get_wrapped_container(self) -> SimpleNamespace:
+        return SimpleNamespace(id="app-id")
+
+
+class _Containers:
+    def __init__(self) -> None:
+        self.runs: list[dict[str, object]] = []
+
+    def run(self, image: str, command: list[str], **options: object) -> bytes:
+        self.runs.append({"image": image, "command": command, **options})
+        return LOOPBACK_8000.encode()
+
+
+def _session_and_container(exit_code: int, output: str):  # type: ignore[no-untyped-def]
+    client = SimpleNamespace(containers=_Containers())
+    session = EngineSession(client=client)  # type: ignore[arg-type]
+    wrapped = _Wrapped(exit_code, output)
+    container = RunningContainer(wrapped=wrapped, host="127.0.0.1", port=1, name="app")  # type: ignore[arg-type]
+    return session, container, client.containers, wrapped
+
+
+def test_the_table_is_read_with_cat_where_the_image_has_it() -> None:
+    """Is `cat` inside the container used when it works, with no helper container?"""
+    session, container, containers, _ = _session_and_container(0, LOOPBACK_8000)
+    assert session.socket_table(container) == LOOPBACK_8000
+    assert container.socket_table_via == "exec"
+    assert containers.runs == []
+
+
+def test_an_image_without_cat_is_read_by_a_labelled_helper_in_its_namespace() -> None:
+    """When the image has no `cat` (exec fails as the runtime says), is a self-removing,
+    labelled helper from the base image run in the container's network namespace, and
+    the exec not tried again?"""
+    said = 'OCI runtime exec failed: exec: "cat": executable file not found in $PATH\r\n'
+    session, container, containers, wrapped = _session_and_container(126, said)
+    assert parse_socket_table(session.socket_table(container) or "") == [
+        Listener("127.0.0.1", 8000, ipv6=False)
+    ]
+    session.socket_table(container)
+    assert wrapped.execs == 1
+    run = containers.runs[0]
+    assert run["image"] == BASE_IMAGE
+    assert run["network_mode"] == "container:app-id"
+    assert run["remove"] is True
+    assert run["labels"] == session.labels
