@@ -46,11 +46,8 @@ test: engine browser ## Lint, the whole suite on the host engine, then the engin
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-lanes
 
-test-lanes: engine ## The engine-sensitive tests (marker `lanes`) on Docker Engine 26 (overlay2, containerd store) and Podman 5, nested
-	@for lane in $(LANES); do \
-	  echo "=== engine lane: $$lane"; \
-	  $(BIN)/pytest -m lanes --engine $$lane || exit 1; \
-	done
+test-lanes: engine ## The engine-sensitive tests (marker `lanes`) on Docker Engine 26 (overlay2, containerd store) and Podman 5, nested, side by side
+	$(BIN)/python -m tests.run_lanes $(LANES)
 
 test-fast: $(STAMP) ## Run lint and the tests that need no Docker engine
 	$(BIN)/ruff check .
