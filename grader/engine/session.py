@@ -552,22 +552,31 @@ class EngineSession:
                 return output
             running.socket_table_via = "helper"
         if running.socket_table_via == "helper":
+            helper = None
             try:
                 container_id = running.wrapped.get_wrapped_container().id
-                output = self.client.containers.run(
+                helper = self.client.containers.run(
                     BASE_IMAGE,
                     # Without IPv6 there is no tcp6: the IPv4 table alone still answers.
                     ["sh", "-c", "cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null; true"],
                     network_mode=f"container:{container_id}",
                     labels=self.labels,
-                    remove=True,
+                    detach=True,
                     mem_limit="64m",
                     pids_limit=16,
                     cap_drop=["ALL"],
                     security_opt=["no-new-privileges:true"],
-                ).decode("utf-8", errors="replace")
+                )
+                # Read once it has exited: following the logs of a container that lives a
+                # few milliseconds (what `run` without `detach` does) sometimes gets nothing.
+                helper.wait(timeout=30)
+                output = helper.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
             except ENGINE_FAULTS:
                 output = ""
+            finally:
+                if helper is not None:
+                    with contextlib.suppress(*ENGINE_FAULTS):
+                        helper.remove(force=True)
             if "local_address" in output:
                 return output
             running.socket_table_via = "none"

@@ -101,13 +101,33 @@ class _Wrapped:
         return SimpleNamespace(id="app-id")
 
 
+class _Helper:
+    """The helper container: it has exited by the time its logs are read."""
+
+    def __init__(self) -> None:
+        self.waited = self.removed = False
+
+    def wait(self, timeout: float) -> dict[str, int]:
+        self.waited = True
+        return {"StatusCode": 0}
+
+    def logs(self, stdout: bool, stderr: bool) -> bytes:
+        assert self.waited, "the logs are read only once the helper has exited"
+        return LOOPBACK_8000.encode()
+
+    def remove(self, force: bool) -> None:
+        self.removed = True
+
+
 class _Containers:
     def __init__(self) -> None:
         self.runs: list[dict[str, object]] = []
+        self.helpers: list[_Helper] = []
 
-    def run(self, image: str, command: list[str], **options: object) -> bytes:
+    def run(self, image: str, command: list[str], **options: object) -> _Helper:
         self.runs.append({"image": image, "command": command, **options})
-        return LOOPBACK_8000.encode()
+        self.helpers.append(_Helper())
+        return self.helpers[-1]
 
 
 def _session_and_container(exit_code: int, output: str):  # type: ignore[no-untyped-def]
@@ -140,5 +160,6 @@ def test_an_image_without_cat_is_read_by_a_labelled_helper_in_its_namespace() ->
     run = containers.runs[0]
     assert run["image"] == BASE_IMAGE
     assert run["network_mode"] == "container:app-id"
-    assert run["remove"] is True
+    assert run["detach"] is True
+    assert all(helper.removed for helper in containers.helpers)
     assert run["labels"] == session.labels
