@@ -1,7 +1,8 @@
 """Grading a whole class: one folder per student, a bounded pool of workers, resumable.
 
 Each student's feedback lands in ``OUT/STUDENT.json`` and ``OUT/STUDENT.md`` as soon as it
-is ready, so an interrupted batch resumes where it stopped (``--force`` regrades all).
+is ready, so an interrupted batch resumes where it stopped; a grade that met a fault (of the
+engine or the grader) is retried on the next run, and ``--force`` regrades all.
 ``OUT/grades.csv`` has one row per student with the columns of ``nbgrader export``
 (``student_id, assignment, score, max_score``) followed by each check's points; beside it,
 ``OUT/canvas.csv`` and ``OUT/moodle.csv`` hold the same grades the way those LMSs import
@@ -133,6 +134,14 @@ def _grade_one(
     return "failed" if report.fault else "graded"
 
 
+def _graded_before(report_path: Path) -> bool:
+    """A grade to keep on resume: one that exists and met no fault (a fault is retried)."""
+    try:
+        return not GradeReport.from_dict(json.loads(report_path.read_text())).has_errors
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # missing, or not a report this grader wrote: grade again
+
+
 def grade_class(
     submissions: Path,
     spec: ExerciseSpec,
@@ -145,7 +154,7 @@ def grade_class(
 ) -> BatchResult:
     students = discover_students(submissions)
     out.mkdir(parents=True, exist_ok=True)
-    done = {s for s in students if (out / f"{s}.json").exists()} if not force else set()
+    done = set() if force else {s for s in students if _graded_before(out / f"{s}.json")}
     todo = [s for s in students if s not in done]
     graded: list[str] = []
     failed: list[str] = []
@@ -230,6 +239,24 @@ def write_lms_csvs(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> 
     canvas.write_text(lms_gradebook.render_canvas(reports, spec.title), encoding="utf-8")
     moodle.write_text(lms_gradebook.render_moodle(reports, spec.title), encoding="utf-8")
     return canvas, moodle
+
+
+def nbgrader_csv_problem(path: Path) -> str:
+    """What keeps ``path`` from being merged as ``nbgrader export``'s CSV ('' if nothing)."""
+    if not path.is_file():
+        return "no such file: run `nbgrader export --to FILE.csv` first"
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read as CSV ({exc})"
+    missing = [column for column in NBGRADER_COLUMNS if column not in header]
+    if missing:
+        return (
+            f"not nbgrader's export: it lacks the columns {', '.join(missing)} "
+            f"(it has {', '.join(header) or 'no header'})"
+        )
+    return ""
 
 
 def merge_gradebooks(exercise_csv: Path, nbgrader_csv: Path, target: Path) -> Path:

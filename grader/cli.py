@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Grade Docker exercises of the course and bring up a Docker engine.",
         epilog=EXIT_STATUS,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser(
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="do not show build progress while grading"
     )
     check.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress, and in the text report only the checks that did not pass",
+    )
+    check.add_argument(
         "--reports",
         type=Path,
         help="also write grade.json, grade.md, grade.xml, grade.txt, grade.gradescope.json, "
@@ -91,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--exercise", help="exercise name (default: guessed)")
     batch.add_argument("--course", type=Path, help="the course folder holding exercises/")
     batch.add_argument("--out", type=Path, help="feedback folder (default: SUBMISSIONS-feedback)")
-    batch.add_argument("--workers", type=int, default=2, help="grades at once (default: 2)")
+    batch.add_argument("--workers", type=_positive, default=2, help="grades at once (default: 2)")
     batch.add_argument("--force", action="store_true", help="regrade students graded before")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.add_argument(
@@ -181,6 +188,51 @@ def _add_nested_parser(engine_commands: argparse._SubParsersAction) -> None:  # 
     nested_commands.add_parser("status", help="list the nested engines and their DOCKER_HOST")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("docker-ml-course")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, before any grading, what would fail only after it (argparse's way: usage,
+    the reason, exit 2)."""
+    if args.command == "check" and args.output is not None:
+        if args.output.is_dir():
+            parser.error(
+                f"--output {args.output} is a folder: give a file name, e.g. "
+                f"{args.output / 'grade.json'} (or --reports {args.output} for every format)"
+            )
+        if args.output.parent.exists() and not args.output.parent.is_dir():
+            parser.error(f"--output {args.output}: {args.output.parent} is a file, not a folder")
+    if args.command == "batch":
+        if not args.submissions.is_dir():
+            parser.error(f"{args.submissions} is not a folder of submissions (one per student)")
+        if not any(child.is_dir() for child in args.submissions.iterdir()):
+            parser.error(
+                f"{args.submissions} holds no student folders: put each student's submission "
+                "in a folder of its own (GitHub Classroom's and nbgrader's layout)"
+            )
+        if args.merge_nbgrader is not None:
+            from grader.batch import nbgrader_csv_problem
+
+            if problem := nbgrader_csv_problem(args.merge_nbgrader):
+                parser.error(f"--merge-nbgrader {args.merge_nbgrader}: {problem}")
+
+
 def _raise_on_sigterm() -> None:
     def handler(signum: int, _frame: object) -> None:
         raise GradingInterrupted(signum)
@@ -189,7 +241,9 @@ def _raise_on_sigterm() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_arguments(parser, args)
     _raise_on_sigterm()
     try:
         if args.command == "engine":

@@ -8,6 +8,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+from rich.console import Console
+
 from grader.api import grade
 from grader.errors import GradingInterrupted
 from grader.progress import progress_for
@@ -51,7 +53,7 @@ def _publish_to_github(report: GradeReport, submission: Path) -> None:
 
 def check(args: argparse.Namespace) -> int:
     """Grade, then write every format asked for, faults included; exit with the report's code."""
-    with closing(progress_for(not args.no_progress)) as progress:
+    with closing(progress_for(not (args.no_progress or args.quiet))) as progress:
         try:
             report = grade(
                 args.directory,
@@ -71,7 +73,15 @@ def check(args: argparse.Namespace) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _publish_to_github(report, args.directory)
     if args.format == "text" and args.output is None:
-        text = terminal.render(report, color=sys.stdout.isatty())
+        # rich decides, from the terminal and NO_COLOR / FORCE_COLOR / COLUMNS, whether
+        # to colour and how wide to draw.
+        console = Console()
+        text = terminal.render(
+            report,
+            color=console.color_system is not None and not console.no_color,
+            width=console.width,
+            only_problems=args.quiet,
+        )
     else:
         text = render(report, args.format)
     if args.output is not None:
@@ -90,9 +100,6 @@ def batch(args: argparse.Namespace) -> int:
     from grader.batch import grade_class, merge_gradebooks
     from grader.spec import find_exercise
 
-    if not args.submissions.is_dir():
-        print(f"grader: {args.submissions} is not a folder of submissions.", file=sys.stderr)
-        return 2
     spec = find_exercise(args.exercise, args.submissions, args.course)
     out = args.out or args.submissions.parent / f"{args.submissions.name}-feedback"
     result = grade_class(

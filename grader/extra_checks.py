@@ -99,7 +99,9 @@ class _Collector:
                     "Not your mistake: the exercise's own check is broken; tell your teacher.",
                 )
         elif report.skipped and report.nodeid not in self.outcomes:
-            self.outcomes[report.nodeid] = Verdict.skipped(_failure_message(report))
+            # pytest puts "Skipped: " before the reason, which says "Skipped: …" itself.
+            reason = _failure_message(report).removeprefix("Skipped: ")
+            self.outcomes[report.nodeid] = Verdict.skipped(reason)
 
     # --- fixtures -------------------------------------------------------------------
 

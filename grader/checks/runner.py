@@ -151,9 +151,19 @@ class Ledger:
 
     def errs(self, needs: Iterable[Needs], fault: Fault) -> None:
         """Every check of these stages still waiting (or skipped for want of a stage)
-        gets the fault's ``error``."""
+        gets the fault's ``error``: the first says it all, the others point to it (one
+        cause, said once: not nine copies in the report and the annotations)."""
         self.record(fault)
+        first: Check[Any] | None = None
         for check in self.wanted(*needs):
             verdict = self.verdicts.get(check.id)
-            if verdict is None or verdict.status is CheckStatus.SKIPPED:
+            if verdict is not None and verdict.status is not CheckStatus.SKIPPED:
+                continue
+            if first is None:
+                first = check
                 self.verdicts[check.id] = Verdict.error(fault.message, fault.hint)
+            else:
+                self.verdicts[check.id] = Verdict.error(
+                    f"Not graded: {fault.kind.label} (see “{first.title}”).",
+                    "Grade again once that is resolved.",
+                )

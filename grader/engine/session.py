@@ -109,6 +109,19 @@ def _resolve_base_url() -> tuple[str | None, Any]:
     return None, None
 
 
+def where_the_engine_was_sought() -> str:
+    """The address tried, and why that one: what a learner needs to see when none answers."""
+    if host := os.environ.get("DOCKER_HOST"):
+        return f"{host} (from DOCKER_HOST)"
+    with contextlib.suppress(Exception):
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+        if context is not None and context.Host:
+            return f"{context.Host} (from the docker context `{context.name}`)"
+    return "unix:///var/run/docker.sock (the default: no DOCKER_HOST, no docker context)"
+
+
 def connect(timeout: float = 120) -> docker.DockerClient:
     """A client for the engine the docker CLI would use; raises EngineUnavailable."""
     base_url, tls = _resolve_base_url()
@@ -124,7 +137,7 @@ def connect(timeout: float = 120) -> docker.DockerClient:
         from grader.provision.daemon import how_to_get_an_engine
 
         raise EngineUnavailable(
-            f"The Docker engine does not answer ({_short(exc)}).",
+            f"No Docker engine answers at {where_the_engine_was_sought()}: {_short(exc)}.",
             hint=how_to_get_an_engine(),
         ) from exc
     return client

@@ -20,14 +20,30 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+# GitHub shows at most 10 annotations of each level per step and drops the rest.
+MAX_PER_LEVEL = 10
+
+
 def render_annotations(report: GradeReport, submission: Path, root: Path | None = None) -> str:
-    """One workflow command per failed check (and per further place it points at)."""
+    """One workflow command per failed check (and per further place it points at), at most
+    ``MAX_PER_LEVEL`` of each level; a fault of the engine or the grader is said once, on
+    no line of the learner's (it is not theirs)."""
     root = root or Path.cwd()
-    lines = []
+    by_level: dict[str, list[str]] = {"error": [], "warning": []}
+    fault_said = False
     for check in report.checks:
-        if check.status not in {CheckStatus.FAILED, CheckStatus.ERROR}:
+        if check.status is CheckStatus.ERROR:
+            if not fault_said:
+                fault_said = True
+                text = report.fault_header or (
+                    check.message + (f" Hint: {check.hint}" if check.hint else "")
+                )
+                title = _escape_property("The grader could not finish")
+                by_level["warning"].append(f"::warning title={title}::{_escape_data(text)}")
             continue
-        level = "error" if check.required and check.status is CheckStatus.FAILED else "warning"
+        if check.status is not CheckStatus.FAILED:
+            continue
+        level = "error" if check.required else "warning"
         places = [(check.file, check.line, check.message)]
         places += [(f.file, f.line, f.message) for f in check.findings if f.line != check.line]
         for file, line, message in places:
@@ -37,7 +53,13 @@ def render_annotations(report: GradeReport, submission: Path, root: Path | None 
                 props.append(f"line={line}")
             props.append(f"title={_escape_property(check.title)}")
             text = message + (f" Hint: {check.hint}" if check.hint else "")
-            lines.append(f"::{level} {','.join(props)}::{_escape_data(text)}")
+            by_level[level].append(f"::{level} {','.join(props)}::{_escape_data(text)}")
+    lines = []
+    for level, commands in by_level.items():
+        lines += commands[:MAX_PER_LEVEL]
+        if len(commands) > MAX_PER_LEVEL:
+            more = len(commands) - MAX_PER_LEVEL
+            lines.append(f"::notice ::{more} more {level}s are in the job summary.")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

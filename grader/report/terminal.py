@@ -18,7 +18,10 @@ STYLES = {
 }
 
 
-def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str:
+def render(
+    report: GradeReport, *, color: bool = False, width: int = 110, only_problems: bool = False
+) -> str:
+    """The report as a table; ``only_problems`` leaves out the checks that passed."""
     buffer = io.StringIO()
     console = Console(
         file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False
@@ -30,6 +33,8 @@ def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str
     table.add_column("Points", justify="right", width=7)
     table.add_column("Result", ratio=5)
     for check in report.checks:
+        if only_problems and check.status is CheckStatus.PASSED:
+            continue
         icon, style = STYLES[check.status]
         result = Text(check.message)
         if check.hint:
@@ -53,7 +58,7 @@ def render(report: GradeReport, *, color: bool = False, width: int = 110) -> str
     outcome = (
         "All required checks passed."
         if report.exit_code == 0
-        else "Some checks could not run (see ⚠)."
+        else "Some checks could not run (see !)."
         if report.has_errors
         else "Some required checks (*) failed: see the arrows for what to change."
     )

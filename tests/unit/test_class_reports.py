@@ -21,7 +21,10 @@ def test_annotations_point_at_the_learners_lines(tmp_path: Path) -> None:
         "line 6 ran again. Hint: Copy only requirements.txt before the install."
     )
     assert lines[1].startswith("::warning file=exercises/model-api/Dockerfile,line=6,")
-    assert any("title=The .env file does not end up in the image::" in line for line in lines)
+    # The check in `error` (the grader's fault, not the learner's) is said once, on no line.
+    faults = [line for line in lines if line.startswith("::warning title=The grader could not")]
+    assert len(faults) == 1
+    assert "file=" not in faults[0]
     assert not any("The image builds" in line for line in lines)
     assert render_outputs(sample_report()) == (
         "score=10\nmax_score=30\npassed=false\nbuilder=buildkit\n"
@@ -60,3 +63,21 @@ def test_merged_gradebook_joins_nbgrader_and_exercise_grades(tmp_path: Path) -> 
         ("bob", "01-containers", "1"),
         ("bob", "TOTAL", "1.0"),
     ]
+
+
+def test_annotations_stop_at_githubs_ten_per_level(tmp_path: Path) -> None:
+    """GitHub drops annotations past 10 of a level: the first 10 are kept, and a notice
+    says how many more are in the job summary."""
+    from dataclasses import replace
+
+    from grader.results import CheckStatus, Finding
+
+    report = sample_report()
+    failed = next(c for c in report.checks if c.status is CheckStatus.FAILED and c.required)
+    many = replace(
+        failed, findings=tuple(Finding(f"problem {n}", 100 + n, "Dockerfile") for n in range(14))
+    )
+    report = replace(report, checks=(many,))
+    lines = render_annotations(report, tmp_path, root=tmp_path).splitlines()
+    assert len([line for line in lines if line.startswith("::error ")]) == 10
+    assert lines[-1] == "::notice ::5 more errors are in the job summary."

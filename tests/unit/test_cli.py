@@ -283,6 +283,6 @@ def test_batch_no_progress_is_honoured_on_a_terminal(
 
     monkeypatch.setattr("grader.batch.grade_class", fake_grade_class)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ann").mkdir(parents=True)
     assert main(["batch", str(tmp_path / "class"), "--exercise", "model-api", "--no-progress"]) == 0
     assert seen["show_progress"] is False
