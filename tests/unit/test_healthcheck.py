@@ -110,3 +110,15 @@ def test_a_health_command_that_never_ends_fails(tmp_path: Path) -> None:
     result = grade(tmp_path, WITH_CURL, healthcheck=CURL_TEST, health_command=None)
     assert result.status is CheckStatus.FAILED
     assert "did not finish within 3 s" in result.message
+
+
+def test_an_image_format_without_healthcheck_runs_the_dockerfiles_own(tmp_path: Path) -> None:
+    """Podman builds OCI images, whose config keeps no HEALTHCHECK: is the Dockerfile's
+    own command run instead (the verdict Docker would give), never 'the image has none'?"""
+    result = grade(tmp_path, WITH_CURL, healthcheck=None, health_command=(127, NO_CURL))
+    assert result.status is CheckStatus.FAILED
+    assert "curl: not found" in result.message
+    assert "has no HEALTHCHECK" not in result.message
+    python = WITH_CURL.replace(CURL, '["python", "-c", "import urllib.request"]')
+    result = grade(tmp_path, python, healthcheck=None, health_command=(0, ""))
+    assert result.status is CheckStatus.PASSED, result.message
