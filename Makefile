@@ -1,33 +1,16 @@
-# Every target creates .venv/ and installs the project into it on first use;
-# later runs reuse it (the stamp file is only remade when pyproject.toml changes).
-SHELL := /bin/bash
-PYTHON ?= python3
-VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-EXTRAS := app,lessons,dev
+# The course's targets; the virtualenv, engine and clean-up ones are in make/common.mk.
+include make/common.mk
+
 # Engine lanes besides the host's own engine (see tests/conftest.py).
 LANES := modern modern-containerd podman
 
 .DEFAULT_GOAL := help
 LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
-# nbgrader runs `alembic` and `jupyter` from PATH.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release bench clean-engine
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
-
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	@touch $(STAMP)
-
-engine: $(STAMP) ## Make sure a Docker engine answers and python:3.11-slim exists (installs/starts them if needed)
-	$(BIN)/grader engine up
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 grade: engine ## Grade the reference solution of the model-api exercise and print the feedback
 	$(BIN)/grader check solutions/model-api --exercise model-api
@@ -58,8 +41,7 @@ format: $(STAMP) ## Reformat the code with ruff
 	$(BIN)/ruff format .
 
 # JupyterLab's two modes: a config folder on JUPYTER_CONFIG_PATH (read before the venv's
-# own) switches nbgrader's extensions; learner/Makefile's `lab` is the same as this one.
-LEARNER_MODE := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner
+# own) switches nbgrader's extensions (LEARNER_MODE is in make/common.mk, with the learner's).
 INSTRUCTOR_MODE := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/instructor
 
 lab: engine ## Open JupyterLab on the lessons as a learner sees it (nbgrader's Validate only)
@@ -82,9 +64,6 @@ release: $(STAMP) ## Write the learners' template repository to DEST (no solutio
 bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder
 	$(BIN)/python benchmarks/grade_vs_docker.py
 	$(BIN)/python benchmarks/builders.py
-
-clean-engine: $(STAMP) ## Remove every container, volume, network and image the grader left behind
-	$(BIN)/grader engine sweep --all
 
 # Nested engines (grader/provision/nested_engine.py): Docker Engine 26 / Podman 5 from
 # Debian trixie packages, in containers on the host engine; no registry needed.

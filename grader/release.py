@@ -58,6 +58,7 @@ COPIED: tuple[Copied, ...] = (
     Copied(".gitignore", ".gitignore", "keeps .venv/, .env and caches out of commits"),
     Copied(".github/workflows/grade.yml", ".github/workflows/grade.yml", "grades every push"),
     Copied("learner/Makefile", "Makefile", "the learner's targets: lab, check, engine"),
+    Copied("make/common.mk", "make/common.mk", "the venv and engine targets both Makefiles use"),
     Copied("learner/README.md", "README.md", "the learner's README"),
     Copied("jupyter-config/learner", "jupyter-config/learner", "`make lab`'s learner mode"),
 )

@@ -32,8 +32,9 @@ def test_environment_yml_installs_the_project_with_every_extra(root: Path) -> No
 
 
 def test_makefile_installs_every_extra(root: Path) -> None:
-    """Does the Makefile's venv get the same extras as environment.yml?"""
-    makefile = (root / "Makefile").read_text()
+    """Does the Makefiles' venv (make/common.mk, shared with the learner's) get the same
+    extras as environment.yml?"""
+    makefile = (root / "make" / "common.mk").read_text()
     extras = set(_pyproject(root)["project"]["optional-dependencies"])
     match = re.search(r"^EXTRAS := (.+)$", makefile, re.MULTILINE)
     assert match

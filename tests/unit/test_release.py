@@ -129,6 +129,7 @@ def test_the_copy_holds_what_a_learner_needs(built: Built) -> None:
         "grader",
         "jupyter-config",
         "lessons",
+        "make",
         "pyproject.toml",
     }
     assert built.release.lessons == tuple(LESSONS)
@@ -369,7 +370,8 @@ def test_the_released_makefile_and_pyproject_serve_a_learner(built: Built) -> No
     assert pyproject["tool"]["setuptools"]["packages"]["find"]["include"] == ["grader*"]
     for pattern in pyproject["tool"]["setuptools"]["package-data"]["grader"]:
         assert list((built.dest / "grader").glob(pattern)), pattern
-    extras = re.search(r"^EXTRAS := (.+)$", (built.dest / "Makefile").read_text(), re.M)
+    common = built.dest / "make" / "common.mk"
+    extras = re.search(r"^EXTRAS := (.+)$", common.read_text(), re.M)
     assert extras
     assert set(extras.group(1).split(",")) == set(pyproject["project"]["optional-dependencies"])
 
