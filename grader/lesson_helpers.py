@@ -35,7 +35,7 @@ import docker.errors
 
 from grader.engine.builders import EngineFeatures
 from grader.engine.image_layers import EntryKind, Layer, LayerEntry, SavedImage
-from grader.engine.session import BASE_IMAGE, publish_host_for
+from grader.engine.session import BASE_IMAGE, publish_host_for, run_to_completion
 
 __all__ = [
     "BuildOutput",
@@ -566,22 +566,17 @@ def engine_sees_folder(
     """
     marker = folder / f".engine-probe-{uuid.uuid4().hex[:8]}"
     marker.write_text(marker.name)
-    container = None
     try:
-        # Judged by the exit status, not by what the container printed: reading the logs
-        # of a container that lived a few milliseconds sometimes returns nothing.
-        container = client.containers.run(
+        status, _ = run_to_completion(
+            client,
             image,
             ["test", "-f", f"/probe/{marker.name}"],
+            labels=labels or {},
             volumes={str(folder): {"bind": "/probe", "mode": "ro"}},
-            labels=dict(labels or {}),
             network_mode="none",
-            detach=True,
         )
-        return int(container.wait(timeout=60).get("StatusCode", 1)) == 0
+        return status == 0
     except docker.errors.APIError:
         return False  # Docker Desktop refuses to mount a folder it does not share
     finally:
         marker.unlink(missing_ok=True)
-        if container is not None:
-            container.remove(force=True, v=True)

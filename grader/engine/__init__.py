@@ -17,7 +17,9 @@ from grader.engine.session import (
     SweepReport,
     as_engine_error,
     connect,
+    missing_program,
     remove_by_label,
+    run_to_completion,
     server_version_or_none,
     sweep,
 )
@@ -34,7 +36,9 @@ __all__ = [
     "SweepReport",
     "as_engine_error",
     "connect",
+    "missing_program",
     "remove_by_label",
+    "run_to_completion",
     "server_version_or_none",
     "sweep",
 ]

@@ -57,6 +57,8 @@ __all__ = [
     "SweepReport",
     "as_engine_error",
     "connect",
+    "missing_program",
+    "run_to_completion",
     "server_version_or_none",
     "sweep",
 ]
@@ -96,35 +98,71 @@ _IMAGE_CANNOT_START = re.compile(
 )
 
 
-def _resolve_base_url() -> tuple[str | None, Any]:
-    """The engine address: DOCKER_HOST, else the current docker context, else the default."""
-    if os.environ.get("DOCKER_HOST"):
-        return None, None
-    with contextlib.suppress(Exception):
-        from docker.context import ContextAPI
-
-        context = ContextAPI.get_current_context()
-        if context is not None and context.Host:
-            return context.Host, context.TLSConfig
-    return None, None
+# What the init process (tini, catatonit), the runtime (runc, crun) or /bin/sh says when a
+# program is not in the image: `exec uvicornn failed: No such file or directory`,
+# `exec: "uvicornn": executable file not found in $PATH`, `/bin/sh: 1: curl: not found`.
+_MISSING_PROGRAM = re.compile(
+    r"exec (?P<init>\S+) failed: No such file or directory"
+    r"|exec: \"(?P<runtime>[^\"]+)\": executable file not found"
+    r"|(?:^|\s)(?P<sh>[\w./-]+): not found"
+)
 
 
-def where_the_engine_was_sought() -> str:
-    """The address tried, and why that one: what a learner needs to see when none answers."""
+def missing_program(text: str) -> tuple[str, str] | None:
+    """The program an engine's, runtime's or shell's words say is not in the image, and
+    those words; None when they say no such thing."""
+    found = _MISSING_PROGRAM.search(text)
+    if found is None:
+        return None
+    program = found.group("init") or found.group("runtime") or found.group("sh") or ""
+    return program.rsplit("/", 1)[-1], found.group(0).strip()
+
+
+def _resolve_base_url() -> tuple[str | None, Any, str]:
+    """The engine address (None: DOCKER_HOST or the default, as docker-py finds them), its
+    TLS settings, and where it came from, in words for when no engine answers there."""
     if host := os.environ.get("DOCKER_HOST"):
-        return f"{host} (from DOCKER_HOST)"
+        return None, None, f"{host} (from DOCKER_HOST)"
     with contextlib.suppress(Exception):
         from docker.context import ContextAPI
 
         context = ContextAPI.get_current_context()
         if context is not None and context.Host:
-            return f"{context.Host} (from the docker context `{context.name}`)"
-    return "unix:///var/run/docker.sock (the default: no DOCKER_HOST, no docker context)"
+            where = f"{context.Host} (from the docker context `{context.name}`)"
+            return context.Host, context.TLSConfig, where
+    return (
+        None,
+        None,
+        "unix:///var/run/docker.sock (the default: no DOCKER_HOST, no docker context)",
+    )
+
+
+def run_to_completion(
+    client: docker.DockerClient,
+    image: str,
+    command: list[str],
+    *,
+    labels: Mapping[str, str],
+    timeout_s: float = 60,
+    **options: Any,
+) -> tuple[int, str]:
+    """Run a short-lived helper container to its end: its exit status and what it printed
+    on stdout. The output is read once it has exited (following the logs of a container
+    that lives a few milliseconds, as ``containers.run`` does, sometimes gets nothing),
+    and the container is removed whatever happens."""
+    helper = client.containers.run(image, command, labels=dict(labels), detach=True, **options)
+    try:
+        status = int(helper.wait(timeout=timeout_s).get("StatusCode", 1))
+        output = helper.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
+        return status, output
+    finally:
+        with contextlib.suppress(*ENGINE_FAULTS):
+            helper.remove(force=True, v=True)
 
 
 def connect(timeout: float = 120) -> docker.DockerClient:
     """A client for the engine the docker CLI would use; raises EngineUnavailable."""
-    base_url, tls = _resolve_base_url()
+    base_url, tls, sought = _resolve_base_url()
     try:
         if base_url:
             client = docker.DockerClient(base_url=base_url, tls=tls or False, timeout=timeout)
@@ -137,7 +175,7 @@ def connect(timeout: float = 120) -> docker.DockerClient:
         from grader.provision.daemon import how_to_get_an_engine
 
         raise EngineUnavailable(
-            f"No Docker engine answers at {where_the_engine_was_sought()}: {_short(exc)}.",
+            f"No Docker engine answers at {sought}: {_short(exc)}.",
             hint=how_to_get_an_engine(),
         ) from exc
     return client
@@ -565,31 +603,22 @@ class EngineSession:
                 return output
             running.socket_table_via = "helper"
         if running.socket_table_via == "helper":
-            helper = None
             try:
                 container_id = running.wrapped.get_wrapped_container().id
-                helper = self.client.containers.run(
+                _code, output = run_to_completion(
+                    self.client,
                     BASE_IMAGE,
                     # Without IPv6 there is no tcp6: the IPv4 table alone still answers.
                     ["sh", "-c", "cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null; true"],
-                    network_mode=f"container:{container_id}",
                     labels=self.labels,
-                    detach=True,
+                    network_mode=f"container:{container_id}",
                     mem_limit="64m",
                     pids_limit=16,
                     cap_drop=["ALL"],
                     security_opt=["no-new-privileges:true"],
                 )
-                # Read once it has exited: following the logs of a container that lives a
-                # few milliseconds (what `run` without `detach` does) sometimes gets nothing.
-                helper.wait(timeout=30)
-                output = helper.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
             except ENGINE_FAULTS:
                 output = ""
-            finally:
-                if helper is not None:
-                    with contextlib.suppress(*ENGINE_FAULTS):
-                        helper.remove(force=True)
             if "local_address" in output:
                 return output
             running.socket_table_via = "none"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -115,7 +116,7 @@ class _Helper:
         assert self.waited, "the logs are read only once the helper has exited"
         return LOOPBACK_8000.encode()
 
-    def remove(self, force: bool) -> None:
+    def remove(self, force: bool, v: bool = False) -> None:
         self.removed = True
 
 
@@ -163,3 +164,28 @@ def test_an_image_without_cat_is_read_by_a_labelled_helper_in_its_namespace() ->
     assert run["detach"] is True
     assert all(helper.removed for helper in containers.helpers)
     assert run["labels"] == session.labels
+
+
+def test_an_unreachable_app_is_told_the_fix_in_its_servers_own_options(tmp_path: Path) -> None:
+    """With the Dockerfile at hand, does the socket-table verdict name gunicorn's `--bind`
+    and the line that starts it, rather than uvicorn's options?"""
+    from grader.dockerfile import read_dockerfile
+    from grader.effective_command import listen_address
+    from grader.run import unreachable_verdict
+    from grader.spec import load_spec
+
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\n"
+        'CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:8000", '
+        '"app.main:app"]\n'
+    )
+    address = listen_address(read_dockerfile(tmp_path / "Dockerfile"))
+    spec = load_spec(Path(__file__).resolve().parents[2] / "exercises" / "model-api.toml")
+    loopback = (Listener("127.0.0.1", 8000, ipv6=False),)
+    verdict = unreachable_verdict(Listening.LOOPBACK_ONLY, loopback, spec, address)
+    assert verdict is not None
+    assert "`--bind 0.0.0.0:8000`" in verdict.hint
+    assert verdict.line == 2
+    unknown = unreachable_verdict(Listening.LOOPBACK_ONLY, loopback, spec)
+    assert unknown is not None
+    assert "--host 0.0.0.0" in unknown.hint
