@@ -139,6 +139,30 @@ class ListenAddress:
     reason: str
     """What listens where, and why, in a sentence or two for the learner."""
     expansions: tuple[Expansion, ...] = ()
+    invalid_part: Literal["host", "port", ""] = ""
+    """For :attr:`Reach.INVALID`: which of the two the server cannot use."""
+
+    def host_fix(self, port: int) -> str:
+        """The option that makes this server listen on every IPv4 interface, in its syntax."""
+        if _server_program(self.server) in _BIND_SERVERS:
+            return f"`--bind 0.0.0.0:{port}`"
+        if self.server == "fastapi dev":
+            return "`fastapi run` (it listens on 0.0.0.0; `fastapi dev` is for your own machine)"
+        return "`--host 0.0.0.0`"
+
+    def port_fix(self, port: int) -> str:
+        """The option that makes this server listen on ``port``, in its syntax."""
+        if _server_program(self.server) in _BIND_SERVERS:
+            return f"`--bind 0.0.0.0:{port}`"
+        return f"`--port {port}`"
+
+
+# The servers whose address and port are one option: `-b/--bind HOST:PORT`.
+_BIND_SERVERS = frozenset({"gunicorn", "hypercorn"})
+
+
+def _server_program(server: str | None) -> str:
+    return (server or "").split(" ", 1)[0]
 
 
 _VARIABLE = re.compile(
@@ -467,7 +491,10 @@ def _address(
                 else f"{server} cannot read `{word.text}` as a port number, so it exits at start."
             )
             reason += "".join(f" {e.describe()}." for e in why)
-            return ListenAddress(None, None, server, Reach.INVALID, word.line, True, reason, why)
+            part: Literal["host", "port"] = "host" if word is host else "port"
+            return ListenAddress(
+                None, None, server, Reach.INVALID, word.line, True, reason, why, part
+            )
     host_text = host.text if host else default_host
     number = int(port.text) if port else 8000
     reach = _reach(host_text, unspecified_v6)

@@ -22,7 +22,9 @@ import httpx
 
 from grader.build_stream import TrimmedOutput
 from grader.checks.base import Verdict
-from grader.engine import ContainerLimits, EngineSession, RunningContainer
+from grader.dockerfile import Dockerfile
+from grader.effective_command import ListenAddress, Reach, listen_address
+from grader.engine import ContainerLimits, EngineSession, RunningContainer, missing_program
 from grader.errors import ContainerWontStart
 from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
 from grader.spec import ExerciseSpec, MiB
@@ -32,6 +34,8 @@ __all__ = ["RunOutcome", "SocketWatch", "diagnose_logs", "start_and_wait"]
 
 POLL_INTERVAL_S = 0.25
 SOCKET_READ_INTERVAL_S = 1.0
+OTHER_PORT_HOLD_S = 5.0
+"""How long sockets on other ports only must hold before the app is failed for them."""
 
 
 @dataclass
@@ -73,7 +77,10 @@ def start_and_wait(
     purpose: str,
     environment: Mapping[str, str] | None = None,
     volumes: Mapping[str, str] | None = None,
+    dockerfile: Dockerfile | None = None,
 ) -> RunOutcome:
+    """Start ``image`` and wait until it answers; ``dockerfile`` lets a verdict on where
+    the app listens name the server's own options and the line that starts it."""
     started = time.monotonic()
     try:
         container = session.start_container(
@@ -90,7 +97,8 @@ def start_and_wait(
     deadline = started + spec.limits.readiness_timeout_s
     last_answer = "no answer"
     url = f"{container.base_url}{spec.readiness_path}"
-    sockets = SocketWatch(spec.container_port)
+    address = listen_address(dockerfile) if dockerfile is not None else None
+    sockets = SocketWatch(spec.container_port, address)
     with httpx.Client(timeout=2.0) as client:
         while True:
             state, exit_code = container.status()
@@ -127,6 +135,8 @@ class SocketWatch:
 
     port: int
     """The container port the exercise publishes."""
+    address: ListenAddress | None = None
+    """Where the Dockerfile says the app listens, when it was given."""
     listeners: tuple[Listener, ...] = ()
     same_reads: int = 0
     """How many reads in a row found exactly :attr:`listeners`."""
@@ -135,17 +145,24 @@ class SocketWatch:
     refused_at: float = field(default=float("-inf"))
     """When the last request that the published port refused (not timed out) was sent."""
     next_read: float = 0.0
+    last_read: float = 0.0
     unreadable: bool = False
     """The table cannot be read in this container: the logs alone will tell."""
 
     def due(self, now: float) -> bool:
-        return not self.unreadable and now >= self.next_read
+        # Once the app listens where it should, the sockets can decide nothing more (and
+        # reading them may start a helper container): the HTTP answer decides.
+        return not self.unreadable and not self.reachable and now >= self.next_read
+
+    @property
+    def reachable(self) -> bool:
+        return judge_listeners(self.listeners, self.port) is Listening.REACHABLE
 
     def refused(self, asked: float) -> None:
         self.refused_at = asked
 
     def saw(self, table: str | None, now: float) -> None:
-        self.next_read = now + SOCKET_READ_INTERVAL_S
+        self.next_read, self.last_read = now + SOCKET_READ_INTERVAL_S, now
         if table is None:
             self.unreadable = True
             return
@@ -162,39 +179,58 @@ class SocketWatch:
         listening = judge_listeners(self.listeners, self.port)
         if listening is Listening.IPV6_ANY and self.refused_at <= self.since:
             return None  # maybe dual-stack: wait for a request made after it listened
-        return unreachable_verdict(listening, self.listeners, spec)
+        if listening is Listening.OTHER_PORT and self.last_read - self.since < OTHER_PORT_HOLD_S:
+            return None  # an app may open another port first (metrics) and its own later
+        return unreachable_verdict(listening, self.listeners, spec, self.address)
 
 
 def unreachable_verdict(
-    listening: Listening, listeners: tuple[Listener, ...], spec: ExerciseSpec
+    listening: Listening,
+    listeners: tuple[Listener, ...],
+    spec: ExerciseSpec,
+    address: ListenAddress | None = None,
 ) -> Verdict | None:
-    """What a learner reads when the socket table shows the app cannot be reached."""
+    """What a learner reads when the socket table shows the app cannot be reached: the
+    fix in the server's own options and the line that starts it, where the Dockerfile
+    names a server the grader knows."""
     port = spec.container_port
     found = ", ".join(str(s) for s in listeners)
     on_port = ", ".join(str(s) for s in listeners if s.port == port)
     table = "(read from the container's /proc/net/tcp)"
+    known = address is not None and address.reach is not Reach.UNKNOWN
+    line = address.source_line if known and address is not None else None
+    host_fix = address.host_fix(port) if known and address is not None else "`--host 0.0.0.0`"
+    port_fix = address.port_fix(port) if known and address is not None else f"`--port {port}`"
     if listening is Listening.LOOPBACK_ONLY:
         return Verdict.failed(
             f"The app listens on {on_port} only {table}: a loopback address inside the "
             f"container, which the published port {port} cannot reach.",
-            f"Start the server on all interfaces: uvicorn `--host 0.0.0.0 --port {port}` "
-            f"(gunicorn `-b 0.0.0.0:{port}`).",
+            f"Start the server on all interfaces: {host_fix}"
+            + ("" if known else f" with uvicorn (gunicorn: `-b 0.0.0.0:{port}`)")
+            + ".",
+            line=line,
         )
     if listening is Listening.IPV6_ANY:
         return Verdict.failed(
             f"The app listens on {on_port} {table}, IPv6 only: the published port {port} "
             "forwards over IPv4 and got no answer after the socket was open.",
-            "Start the server with `--host 0.0.0.0` (IPv4, all interfaces); uvicorn's "
+            f"Start the server with {host_fix} (IPv4, all interfaces); uvicorn's "
             "`--host ::` opens an IPv6-only socket.",
+            line=line,
         )
     if listening is Listening.OTHER_PORT:
-        fix_host = " and `--host 0.0.0.0`" if all(s.loopback for s in listeners) else ""
+        also_host = (
+            f" and {host_fix}"
+            if all(s.loopback for s in listeners) and host_fix != port_fix
+            else ""
+        )
         return Verdict.failed(
             f"The app listens on {found} {table}, not on port {port}, the container port the "
             f"exercise publishes.",
-            f"Start the server with `--port {port}`{fix_host} and write `EXPOSE {port}`: "
+            f"Start the server with {port_fix}{also_host} and write `EXPOSE {port}`: "
             f"the container port must be the one the exercise (and `docker run -p "
             f"{port}:{port}`) publishes.",
+            line=line,
         )
     return None
 
@@ -258,11 +294,6 @@ def _never_ready(
     )
 
 
-# The init process (tini, catatonit) or the runtime (runc, crun) cannot find the program.
-_MISSING_PROGRAM = re.compile(
-    r"exec (?P<tini>\S+) failed: No such file or directory"
-    r"|exec: \"(?P<runc>[^\"]+)\": executable file not found in \$PATH"
-)
 _LISTENING = re.compile(r"running on https?://([\w.\[\]:]+?):(\d+)", re.IGNORECASE)
 
 
@@ -309,18 +340,19 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
             f"the package `{module.group(1)}` is not installed in the image",
             "Install the dependencies with `pip install -r requirements.txt` in the Dockerfile.",
         )
-    missing = _MISSING_PROGRAM.search(logs)
-    if missing:
-        program = missing.group("tini") or missing.group("runc")
+    if missing := missing_program(logs):
+        program, said = missing
         return (
             f"the program `{program}` that CMD/ENTRYPOINT start does not exist in the image "
-            f"(the engine said: {missing.group(0).strip()})",
-            "Check the spelling of CMD, and that uvicorn is in requirements.txt.",
+            f"(the engine said: {said})",
+            f"Check the spelling of CMD: `{program}` must be a program in the image (a Python "
+            "tool such as uvicorn comes from requirements.txt).",
         )
     if re.search(r"(executable file not found|command not found|not found in \$PATH)", logs):
         return (
             "the start command does not exist in the image",
-            "Check the spelling of CMD, and that uvicorn is in requirements.txt.",
+            "Check the spelling of CMD: the program it names must be in the image (a Python "
+            "tool such as uvicorn comes from requirements.txt).",
         )
     if re.search(r"Resource temporarily unavailable|can't start new thread|fork", logs, re.I):
         return (

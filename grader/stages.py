@@ -135,6 +135,7 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
             ctx.workspace,
             purpose="extra",
             environment=ctx.environment,
+            dockerfile=ctx.dockerfile,
         )
         try:
             extra_stage(grade, ctx.image, started.container)
@@ -161,6 +162,7 @@ def _container_stage(ledger: Ledger, ctx: EngineContext) -> None:
             purpose="app",
             environment=ctx.environment,
             volumes=ctx.volumes,
+            dockerfile=ctx.dockerfile,
         )
 
     first = ledger.setup(Needs.CONTAINER, start)

@@ -593,16 +593,6 @@ def _exec_form(instruction: Instruction) -> str:
     return "[" + ", ".join(f'"{w}"' for w in words) + "]"
 
 
-def _listen_fix(server: str | None, port: int) -> str:
-    """How to make ``server`` listen on every IPv4 interface, in its own syntax."""
-    program = (server or "").split(" ", 1)[0]
-    if program in {"gunicorn", "hypercorn"}:
-        return f"`--bind 0.0.0.0:{port}`"
-    if server == "fastapi dev":
-        return "`fastapi run` (it listens on 0.0.0.0; `fastapi dev` is for your own machine)"
-    return "`--host 0.0.0.0`"
-
-
 @check(
     "binds_all_interfaces", "The server listens on 0.0.0.0 inside the container", Needs.STATIC, 3
 )
@@ -615,11 +605,18 @@ def binds_all_interfaces(ctx: StaticContext) -> Verdict:
         return Verdict.passed(f"{address.reason} The run stage checks where it really listens.")
     if answers:
         return Verdict.passed(address.reason)
-    fix = _listen_fix(address.server, ctx.spec.container_port)
-    hint = {
-        Reach.UNIX_SOCKET: f"Listen on TCP instead: {fix}.",
-        Reach.INVALID: f"Write the address itself in the command: {fix}.",
-    }.get(address.reach, f"Make the server listen on every IPv4 interface: {fix}.")
+    port = ctx.spec.container_port
+    fix = address.host_fix(port)
+    if address.reach is Reach.INVALID:
+        # Say which of the two to change; the exec form hands `$PORT` over as it is.
+        wanted = address.port_fix(port) if address.invalid_part == "port" else fix
+        hint = f"Use {wanted}."
+        if "$" in address.reason:
+            hint += " The exec form replaces no variables: use the shell form if it must."
+    elif address.reach is Reach.UNIX_SOCKET:
+        hint = f"Listen on TCP instead: {fix}."
+    else:
+        hint = f"Make the server listen on every IPv4 interface: {fix}."
     return Verdict.failed(address.reason, hint, line=address.source_line)
 
 
@@ -628,11 +625,10 @@ def expose_matches_port(ctx: StaticContext) -> Verdict:
     port = ctx.spec.container_port
     address = listen_address(ctx.dockerfile)
     if address.port is not None and address.port != port:
-        flag = "--bind 0.0.0.0:" if "--bind" in _listen_fix(address.server, port) else "--port "
         return Verdict.failed(
             f"The server listens on port {address.port}, but this exercise expects {port}: "
             f"{address.reason}",
-            f"Use `{flag}{port}`.",
+            f"Use {address.port_fix(port)}.",
             line=address.source_line,
         )
     exposes = ctx.dockerfile.find("EXPOSE")

@@ -14,18 +14,13 @@ import json
 import re
 
 from grader.checks.base import EngineContext, Needs, StaticContext, Verdict, check
+from grader.engine import missing_program
 from grader.spec import ExerciseSpec
 
 NS = 1e9
 DEFAULT_TIMEOUT_S = 30.0
 """The engine's default HEALTHCHECK --timeout."""
 DEFAULT_INTERVAL_S = 30.0
-
-# `/bin/sh: 1: curl: not found` (CMD-SHELL), `exec: "curl": executable file not found`
-# (exec form, from the runtime).
-_MISSING_TOOL = re.compile(
-    r"(?:^|\s)(?P<sh>[\w./-]+): not found|exec: \"(?P<exec>[^\"]+)\": executable file not found"
-)
 
 
 def _example(spec: ExerciseSpec) -> str:
@@ -76,9 +71,8 @@ def _shown(test: list[str]) -> str:
 def _failed(ctx: EngineContext, test: list[str], exit_code: int, output: str, who: str) -> Verdict:
     declared = ctx.dockerfile.last("HEALTHCHECK")
     said = " ".join(output.split())[:300] or "(no output)"
-    missing = _MISSING_TOOL.search(output)
-    if missing:
-        tool = (missing.group("sh") or missing.group("exec") or "").rsplit("/", 1)[-1]
+    if missing := missing_program(output):
+        tool = missing[0]
         hint = (
             f"`{tool}` is not in the image (python:3.11-slim has neither curl nor wget). "
             f"Use the Python the image has: {_example(ctx.spec)}; or install {tool} in the "

@@ -34,6 +34,7 @@ def data_survives_recreate(ctx: EngineContext) -> Verdict:
         purpose="app-again",
         environment=ctx.environment,
         volumes=ctx.volumes,
+        dockerfile=ctx.dockerfile,
     )
     if second.container is None:
         assert second.failure is not None

@@ -532,3 +532,14 @@ def test_servers_that_listen_on_every_interface_pass(tmp_path: Path, command: st
     (A program the rule does not know is left to the run stage, never failed.)"""
     result = verdict(tmp_path, "binds_all_interfaces", BASE + command + "\n")
     assert result.status is CheckStatus.PASSED, result.message
+
+
+def test_an_exec_form_port_variable_is_named_as_the_part_to_change(tmp_path: Path) -> None:
+    """`--port $PORT` in the exec form reaches uvicorn as it is: does the hint say to write
+    the port (not the host, which is right), and why?"""
+    dockerfile = BASE + 'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "$PORT"]\n'
+    result = verdict(tmp_path, "binds_all_interfaces", dockerfile)
+    assert result.status is CheckStatus.FAILED
+    assert "`--port 8000`" in result.hint
+    assert "--host" not in result.hint
+    assert "exec form replaces no variables" in result.hint
