@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from grader.checks.base import EngineContext, Needs, StaticContext, Verdict, check
 from grader.engine import missing_program
@@ -31,15 +32,36 @@ def _example(spec: ExerciseSpec) -> str:
     )
 
 
-_HEALTHCHECK_CMD = re.compile(r"^(?:--[\w-]+=\S+\s+)*CMD\s+(?P<command>.+)$", re.DOTALL | re.I)
+_HEALTHCHECK = re.compile(
+    r"^(?P<options>(?:--[\w-]+=\S+\s+)*)CMD\s+(?P<command>.+)$", re.DOTALL | re.IGNORECASE
+)
+_OPTION = re.compile(r"--(?P<name>[\w-]+)=(?P<value>\S+)")
+_DURATION_PART = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>ns|us|µs|ms|s|m|h)")
+_UNIT_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": NS, "m": 60 * NS, "h": 3600 * NS}
+# The image config's names for the HEALTHCHECK options the grader uses.
+_CONFIG_KEYS = {"timeout": "Timeout", "interval": "Interval"}
 
 
-def _declared_test(value: str) -> list[str]:
-    """``HEALTHCHECK [--option=…] CMD …`` as the image config's ``Test``: ``["CMD", …]``
-    for the exec form, ``["CMD-SHELL", "…"]`` for the shell form ([] when unreadable)."""
-    match = _HEALTHCHECK_CMD.match(value.strip())
+def _duration_ns(text: str) -> int | None:
+    """A Go duration (`30s`, `1m30s`, `500ms`) in nanoseconds, as the image config keeps it."""
+    parts = list(_DURATION_PART.finditer(text))
+    if not parts or "".join(p.group(0) for p in parts) != text:
+        return None
+    return int(sum(float(p["number"]) * _UNIT_NS[p["unit"]] for p in parts))
+
+
+def _declared_config(value: str) -> dict[str, Any]:
+    """``HEALTHCHECK [--option=…] CMD …`` as the image config keeps it: ``Test`` (``["CMD",
+    …]`` for the exec form, ``["CMD-SHELL", "…"]`` for the shell form) and the durations
+    the grader uses; ``{}`` when it cannot be read."""
+    match = _HEALTHCHECK.match(value.strip())
     if match is None:
-        return []
+        return {}
+    config: dict[str, Any] = {}
+    for option in _OPTION.finditer(match["options"]):
+        key = _CONFIG_KEYS.get(option["name"].lower())
+        if key and (duration := _duration_ns(option["value"])) is not None:
+            config[key] = duration
     command = match["command"].strip()
     if command.startswith("["):
         try:
@@ -47,20 +69,27 @@ def _declared_test(value: str) -> list[str]:
         except ValueError:
             words = None
         if isinstance(words, list) and words and all(isinstance(w, str) for w in words):
-            return ["CMD", *words]
-    return ["CMD-SHELL", command]
+            return {**config, "Test": ["CMD", *words]}
+    return {**config, "Test": ["CMD-SHELL", command]}
+
+
+def _runnable(config: dict[str, Any]) -> list[str]:
+    test = [str(part) for part in config.get("Test") or []]
+    return test if len(test) >= 2 and test[0] in {"CMD", "CMD-SHELL"} else []
+
+
+def _none_declared(spec: ExerciseSpec) -> Verdict:
+    return Verdict.failed(
+        "The image has no HEALTHCHECK, so `docker ps` cannot tell a stuck app from a healthy one.",
+        f"Add a HEALTHCHECK that requests {spec.readiness_path}, e.g. {_example(spec)}.",
+    )
 
 
 def declares_healthcheck(ctx: StaticContext) -> Verdict | None:
     """The static part: without a HEALTHCHECK there is nothing to run."""
     declared = ctx.dockerfile.last("HEALTHCHECK")
     if declared is None or declared.value.strip().upper() == "NONE":
-        return Verdict.failed(
-            "The image has no HEALTHCHECK, so `docker ps` cannot tell a stuck app from a "
-            "healthy one.",
-            f"Add a HEALTHCHECK that requests {ctx.spec.readiness_path}, e.g. "
-            f"{_example(ctx.spec)}.",
-        )
+        return _none_declared(ctx.spec)
     return None
 
 
@@ -105,23 +134,23 @@ def healthcheck(ctx: EngineContext) -> Verdict:
     assert ctx.container is not None
     assert ctx.image is not None
     config = (ctx.session.image_attrs(ctx.image).get("Config") or {}).get("Healthcheck") or {}
-    test = [str(part) for part in config.get("Test") or []]
     declared = ctx.dockerfile.last("HEALTHCHECK")
-    if len(test) < 2 or test[0] not in {"CMD", "CMD-SHELL"}:
+    engine_runs_it = bool(_runnable(config))
+    if not engine_runs_it:
         # Podman builds OCI images, whose config has no place for a HEALTHCHECK (buildah
-        # drops it): the engine cannot run it, so the grader runs the Dockerfile's own.
-        test = _declared_test(declared.value) if declared else []
-        if not test:
+        # drops it): the engine never runs it, so the grader runs the Dockerfile's own.
+        if declared is None:
+            return _none_declared(ctx.spec)
+        config = _declared_config(declared.value)
+        if not _runnable(config):
             return Verdict.failed(
-                "The built image has no HEALTHCHECK, so `docker ps` cannot tell a stuck app "
-                "from a healthy one.",
-                f"Add a HEALTHCHECK that requests {ctx.spec.readiness_path}, e.g. "
-                f"{_example(ctx.spec)}.",
+                f"The HEALTHCHECK on line {declared.line} cannot be read as "
+                "`HEALTHCHECK [--option=value …] CMD …`.",
+                f"Write it that way, e.g. {_example(ctx.spec)}.",
+                line=declared.line,
             )
-        config = {}
-        status, runs = "", []
-    else:
-        status, runs = ctx.container.health()
+    test = _runnable(config)
+    status, runs = ctx.container.health() if engine_runs_it else ("", [])
     if status == "unhealthy" and runs:
         last = runs[-1]
         return _failed(
@@ -129,7 +158,7 @@ def healthcheck(ctx: EngineContext) -> Verdict:
         )
     if status == "healthy":
         return Verdict.passed(f"The container became healthy: `{_shown(test)}` exits 0.")
-    # The engine's first run is still due: run the command as the engine would.
+    # The engine's first run is still due (or it never runs it): run it as the engine would.
     timeout_s = min(
         (config.get("Timeout") or DEFAULT_TIMEOUT_S * NS) / NS, ctx.spec.limits.request_timeout_s
     )
@@ -145,6 +174,11 @@ def healthcheck(ctx: EngineContext) -> Verdict:
     exit_code, output = ran
     if exit_code != 0:
         return _failed(ctx, test, exit_code, output, "run by the grader")
+    if not engine_runs_it:
+        return Verdict.passed(
+            f"The HEALTHCHECK `{_shown(test)}` exits 0 in the running container (run by the "
+            "grader as the Dockerfile declares it: this engine's images keep no HEALTHCHECK)."
+        )
     interval = (config.get("Interval") or DEFAULT_INTERVAL_S * NS) / NS
     return Verdict.passed(
         f"The HEALTHCHECK `{_shown(test)}` exits 0 in the running container (run by the "

@@ -122,3 +122,25 @@ def test_an_image_format_without_healthcheck_runs_the_dockerfiles_own(tmp_path: 
     python = WITH_CURL.replace(CURL, '["python", "-c", "import urllib.request"]')
     result = grade(tmp_path, python, healthcheck=None, health_command=(0, ""))
     assert result.status is CheckStatus.PASSED, result.message
+
+
+def test_the_dockerfiles_own_healthcheck_keeps_its_timeout(tmp_path: Path) -> None:
+    """Run for an engine whose images keep no HEALTHCHECK, is its `--timeout` the one
+    applied (not the engine's 30 s default), and does a pass say who ran it?"""
+    timed = WITH_CURL.replace("--interval=30s", "--interval=1m30s --timeout=2s")
+    result = grade(tmp_path, timed, healthcheck=None, health_command=None)
+    assert result.status is CheckStatus.FAILED
+    assert "did not finish within 2 s" in result.message
+    result = grade(tmp_path, timed, healthcheck=None, health_command=(0, ""))
+    assert "as the Dockerfile declares it" in result.message
+
+
+@pytest.mark.parametrize(
+    ("text", "nanoseconds"),
+    [("30s", 30 * 10**9), ("1m30s", 90 * 10**9), ("500ms", 5 * 10**8), ("2h", 7200 * 10**9)],
+)
+def test_healthcheck_durations_read_as_the_engine_keeps_them(text: str, nanoseconds: int) -> None:
+    from grader.checks.health import _duration_ns
+
+    assert _duration_ns(text) == nanoseconds
+    assert _duration_ns(text + "x") is None
