@@ -12,11 +12,11 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks.base import Check, FilesContext, Needs, StaticContext, Verdict, check
+from grader.checks.base import FilesContext, Needs, StaticContext, Verdict, check
 from grader.dockerfile import Dockerfile, DockerfileProblem, Instruction
 from grader.dockerignore import ContextMatcher, read_dockerignore
 from grader.effective_command import Reach, listen_address
@@ -24,7 +24,7 @@ from grader.errors import SubmissionError
 from grader.hadolint import HadolintFinding
 from grader.results import Finding
 
-__all__ = ["RULES", "StaticContext", "dependency_install_step", "pip_installs"]
+__all__ = ["StaticContext", "dependency_install_step", "pip_installs"]
 
 
 _SECRET_NAME = re.compile(r"(key|secret|token|passw(or)?d|pwd|credential)", re.IGNORECASE)
@@ -779,9 +779,3 @@ def _judged_elsewhere() -> set[str]:
     from grader.checks.registry import CHECKS
 
     return {code for c in CHECKS.values() for code in c.hadolint_codes}
-
-
-RULES: dict[str, Callable[[StaticContext], Verdict]] = {
-    value.id: value.run for value in list(globals().values()) if isinstance(value, Check)
-}
-"""The rules of this module by id (a view of the registry's, for tests)."""

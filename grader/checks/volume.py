@@ -26,6 +26,7 @@ def data_survives_recreate(ctx: EngineContext) -> Verdict:
     sent = ctx.once(probe_results).successful_predictions
     count_before, note = count_records(first.base_url, spec)
     session.stop_container(first)
+    ctx.container = None  # gone: a check after this one must not use it
     second = start_and_wait(
         session,
         ctx.image,

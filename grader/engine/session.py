@@ -629,10 +629,13 @@ class EngineSession:
         return sweep(self.client)
 
     def stop_container(self, running: RunningContainer) -> None:
+        """Stop and remove a container this session started; once is enough (a second
+        call, from a stage's clean-up after a check stopped it, does nothing)."""
+        if running.wrapped not in self._containers:
+            return
+        self._containers.remove(running.wrapped)
         with contextlib.suppress(*ENGINE_FAULTS):
             running.wrapped.stop()
-        if running.wrapped in self._containers:
-            self._containers.remove(running.wrapped)
 
     # --- cleanup ------------------------------------------------------------------------
 

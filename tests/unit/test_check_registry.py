@@ -77,3 +77,11 @@ def test_the_light_names_do_not_load_the_registry() -> None:
     assert "CHECKS" in grader.checks.__all__
     with pytest.raises(AttributeError):
         _ = grader.checks.NO_SUCH_NAME  # type: ignore[attr-defined]
+
+
+def test_the_volume_check_comes_last_among_the_container_checks() -> None:
+    """It stops the container to re-create it: a container check after it would find none."""
+    from grader.checks.base import Needs
+    from grader.checks.registry import checks_needing
+
+    assert checks_needing(Needs.CONTAINER)[-1].id == "data_survives_recreate"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.checks import Verdict
-from grader.checks.dockerfile_rules import RULES, StaticContext
+from grader.checks.dockerfile_rules import StaticContext
 from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.dockerignore import (
     ContextMatcher,
@@ -23,6 +23,7 @@ from grader.dockerignore import (
 from grader.errors import SubmissionError
 from grader.results import CheckStatus
 from grader.spec import load_spec
+from tests.unit.static_verdicts import static_verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,7 +238,7 @@ def dockerignore_verdict(tmp_path: Path, data: bytes) -> Verdict:
     (tmp_path / ".dockerignore").write_bytes(data)
     parsed = read_dockerfile(tmp_path / "Dockerfile")
     assert isinstance(parsed, Dockerfile)
-    return RULES["dockerignore"](StaticContext(parsed, (), SPEC, tmp_path))
+    return static_verdict("dockerignore", StaticContext(parsed, (), SPEC, tmp_path))
 
 
 def test_dockerignore_rule_reads_a_bom_and_crlf_as_the_cli(tmp_path: Path) -> None:

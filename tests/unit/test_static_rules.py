@@ -8,7 +8,6 @@ import pytest
 
 from grader.checks import Verdict
 from grader.checks.dockerfile_rules import (
-    RULES,
     StaticContext,
     dependency_install_step,
     pip_installs,
@@ -17,6 +16,7 @@ from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.hadolint import run_hadolint
 from grader.results import CheckStatus
 from grader.spec import load_spec
+from tests.unit.static_verdicts import STATIC_RULES, static_verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
@@ -33,10 +33,10 @@ def verdict(
     parsed = read_dockerfile(tmp_path / "Dockerfile")
     assert isinstance(parsed, Dockerfile)
     context = StaticContext(parsed, tuple(run_hadolint(parsed.text)), SPEC, tmp_path)
-    return RULES[rule](context)
+    return static_verdict(rule, context)
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("rule", STATIC_RULES)
 def test_reference_solution_passes_every_rule(tmp_path: Path, rule: str) -> None:
     """Does the reference Dockerfile pass each static rule?"""
     result = verdict(tmp_path, rule, GOOD)
