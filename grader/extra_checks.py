@@ -32,7 +32,7 @@ from grader.build_stream import BuildLog
 from grader.checks.base import Verdict
 from grader.dockerfile import Dockerfile
 from grader.engine import RunningContainer
-from grader.errors import SpecError
+from grader.errors import FaultKind, SpecError
 from grader.spec import ExerciseSpec
 
 __all__ = ["ExtraCheck", "ExtraContext", "run_extra_checks"]
@@ -97,6 +97,7 @@ class _Collector:
                 self.outcomes[report.nodeid] = Verdict.error(
                     f"The check could not run: {message}",
                     "Not your mistake: the exercise's own check is broken; tell your teacher.",
+                    fault=FaultKind.SPEC,
                 )
         elif report.skipped and report.nodeid not in self.outcomes:
             # pytest puts "Skipped: " before the reason, which says "Skipped: …" itself.
@@ -194,6 +195,7 @@ def run_extra_checks(test_file: Path, context: ExtraContext) -> list[ExtraCheck]
         verdict = collector.outcomes.get(nodeid) or Verdict.error(
             "The check did not report a result.",
             "Not your mistake: the exercise's own check is broken; tell your teacher.",
+            fault=FaultKind.SPEC,
         )
         checks.append(
             ExtraCheck(

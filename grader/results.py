@@ -108,13 +108,24 @@ class GradeReport:
         return f"{self.engine}{with_builder}" if self.engine else ""
 
     @property
-    def fault_header(self) -> str:
-        """The fault in one line for a report's header ('' without one)."""
+    def fault_title(self) -> str:
+        """``The grader could not finish (whose fault)`` ('' without a fault)."""
         if not self.fault:
             return ""
         kind = f" ({FaultKind(self.fault_kind).label})" if self.fault_kind else ""
-        hint = f" Hint: {self.fault_hint}" if self.fault_hint else ""
-        return f"The grader could not finish{kind}: {self.fault}{hint}"
+        return f"The grader could not finish{kind}"
+
+    @property
+    def fault_summary(self) -> str:
+        """The fault in one line, without its hint ('' without one)."""
+        return f"{self.fault_title}: {self.fault}" if self.fault else ""
+
+    @property
+    def fault_header(self) -> str:
+        """The fault in one line for a report's header, hint included ('' without one)."""
+        if not self.fault:
+            return ""
+        return self.fault_summary + (f" Hint: {self.fault_hint}" if self.fault_hint else "")
 
     @property
     def score(self) -> float:

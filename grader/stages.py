@@ -21,9 +21,10 @@ from grader.checks.build import context_refused
 from grader.checks.runner import ENGINE_STAGES, EngineStopped, Ledger
 from grader.dockerfile import Dockerfile, read_dockerfile
 from grader.engine.builders import BuilderChoice
-from grader.errors import GradingInterrupted, fault_of
+from grader.errors import Fault, FaultKind, GradingInterrupted, fault_of
 from grader.extra_checks import ExtraCheck, ExtraContext, run_extra_checks
 from grader.hadolint import run_hadolint
+from grader.results import CheckStatus
 from grader.run import start_and_wait
 from grader.workspace import Workspace
 
@@ -194,6 +195,11 @@ def extra_stage(grade: Grading, image: str | None, container: Any) -> None:
     context = ExtraContext(ledger.spec, image, container, build_log, grade.dockerfile, api_key)
     try:
         grade.extra = run_extra_checks(path, context)
+        for extra in grade.extra:
+            if extra.verdict.status is CheckStatus.ERROR:  # a broken check: name the fault
+                verdict = extra.verdict
+                kind = verdict.fault or FaultKind.SPEC
+                ledger.record(Fault(kind, verdict.message, verdict.hint, check=extra.id))
     except GradingInterrupted:
         raise
     except Exception as exc:  # pytest keeps the checks' own errors: a spec or grader fault

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from grader.errors import FaultKind
 from grader.results import CheckResult, CheckStatus, Finding
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class Verdict:
     file: str = "Dockerfile"
     findings: tuple[Finding, ...] = ()
     details: str = ""
+    fault: FaultKind | None = None
+    """For an ``error``: whose fault it is (the report names it)."""
 
     @classmethod
     def passed(
@@ -74,8 +77,15 @@ class Verdict:
         return cls(CheckStatus.FAILED, message, hint, line, file, findings, details)
 
     @classmethod
-    def error(cls, message: str, hint: str = "", *, details: str = "") -> Verdict:
-        return cls(CheckStatus.ERROR, message, hint, details=details)
+    def error(
+        cls,
+        message: str,
+        hint: str = "",
+        *,
+        details: str = "",
+        fault: FaultKind = FaultKind.ENGINE,
+    ) -> Verdict:
+        return cls(CheckStatus.ERROR, message, hint, details=details, fault=fault)
 
     @classmethod
     def skipped(cls, message: str) -> Verdict:

@@ -113,12 +113,17 @@ class Ledger:
     def guarded(self, check_id: str, action: Callable[[], Verdict]) -> Verdict:
         """``action()``'s verdict, or the ``error`` verdict its exception deserves."""
         try:
-            return action()
+            verdict = action()
         except (GradingInterrupted, EngineStopped):
             raise
         except Exception as exc:
             fault = self._charge(exc, check_id)
-            return Verdict.error(fault.message, fault.hint)
+            return Verdict.error(fault.message, fault.hint, fault=fault.kind)
+        if verdict.status is CheckStatus.ERROR:
+            # A check that says it could not judge is a fault too: the report names it.
+            kind = verdict.fault or FaultKind.ENGINE
+            self.record(Fault(kind, verdict.message, verdict.hint, check=check_id))
+        return verdict
 
     def setup(self, needs: Needs, action: Callable[[], T]) -> T | None:
         """Set a stage up (hadolint, the build, starting the container); on a fault its
@@ -161,9 +166,10 @@ class Ledger:
                 continue
             if first is None:
                 first = check
-                self.verdicts[check.id] = Verdict.error(fault.message, fault.hint)
+                self.verdicts[check.id] = Verdict.error(fault.message, fault.hint, fault=fault.kind)
             else:
                 self.verdicts[check.id] = Verdict.error(
                     f"Not graded: {fault.kind.label} (see “{first.title}”).",
                     "Grade again once that is resolved.",
+                    fault=fault.kind,
                 )

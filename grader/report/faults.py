@@ -25,7 +25,7 @@ def fault_reason(report: GradeReport) -> str:
     if not is_fault(report):
         return ""
     if report.fault:
-        return report.fault_header.split(" Hint: ", 1)[0]
+        return report.fault_summary
     messages = dict.fromkeys(c.message for c in report.checks if c.status is CheckStatus.ERROR)
     return " ".join(messages) or "The grader could not finish."
 

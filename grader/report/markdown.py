@@ -32,8 +32,8 @@ def render(report: GradeReport) -> str:
         "",
     ]
     if report.fault:
-        header, _, reason = report.fault_header.partition(": ")
-        lines += [f"> ⚠️ **{header}:** {_cell(reason)}", ""]
+        reason = report.fault_header.removeprefix(f"{report.fault_title}: ")
+        lines += [f"> ⚠️ **{report.fault_title}:** {_cell(reason)}", ""]
     lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for check in report.checks:
         required = " *(required)*" if check.required else ""

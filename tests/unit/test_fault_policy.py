@@ -220,3 +220,22 @@ def test_a_failing_tool_of_the_grader_keeps_its_own_hint() -> None:
     assert fault.kind is FaultKind.GRADER
     assert fault.hint == "grade again"
     assert fault.message == "The grader failed: hadolint did not finish within 60 s."
+
+
+def test_a_check_that_says_it_cannot_judge_names_the_fault_in_the_report(
+    submission: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that returns `error` itself (the engine did not report its rebuild's
+    steps, say) makes the report name that fault, so every reader (exit status, batch
+    retries, the LMS formats) sees one, not a score with a silent error in it."""
+
+    def cannot_judge(ctx: EngineContext) -> Verdict:
+        return Verdict.error("The engine did not report its build steps.", "Grade on Docker.")
+
+    monkeypatch.setitem(CHECKS, "image_size", replace(CHECKS["image_size"], run=cannot_judge))
+    engine = FakeSession(builds=[recorded(CACHED_INSTALL)])
+    report = grade_with_spec(spec_with("builds", "image_size"), submission, open_engine=engine)
+    assert report.fault_kind == FaultKind.ENGINE
+    assert report.fault == "The engine did not report its build steps."
+    assert report.fault_hint == "Grade on Docker."
+    assert report.exit_code == 2
