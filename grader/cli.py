@@ -25,6 +25,8 @@ EXIT_STATUS = (
 
 
 def _parser() -> argparse.ArgumentParser:
+    from grader.report import FORMATS
+
     parser = argparse.ArgumentParser(
         prog="grader",
         description="Grade Docker exercises of the course and bring up a Docker engine.",
@@ -51,16 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--format",
-        choices=(
-            "text",
-            "json",
-            "markdown",
-            "junit",
-            "gradescope",
-            "prairielearn",
-            "classroom",
-            "sarif",
-        ),
+        choices=tuple(FORMATS),
         default="text",
         help="report format (default: text); gradescope, prairielearn and classroom are the "
         "results files of those LMSs, sarif is for code-scanning annotations",
@@ -84,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--reports",
         type=Path,
-        help="also write grade.json, grade.md, grade.xml, grade.txt, grade.gradescope.json, "
-        "grade.prairielearn.json, grade.classroom.json and grade.sarif into this folder",
+        help="also write every format into this folder: "
+        + ", ".join(f"grade.{fmt.suffix}" for fmt in FORMATS.values()),
     )
 
     batch = commands.add_parser(

@@ -13,27 +13,16 @@ from rich.console import Console
 from grader.api import grade
 from grader.errors import GradingInterrupted
 from grader.progress import progress_for
-from grader.report import classroom, github, render, terminal
+from grader.report import FORMATS, classroom, github, render, terminal
 from grader.results import GradeReport
 
 __all__ = ["batch", "check", "lessons"]
 
-SUFFIXES = {
-    "json": "json",
-    "markdown": "md",
-    "junit": "xml",
-    "text": "txt",
-    "gradescope": "gradescope.json",
-    "prairielearn": "prairielearn.json",
-    "classroom": "classroom.json",
-    "sarif": "sarif",
-}
-
 
 def _write_reports(report: GradeReport, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for fmt, suffix in SUFFIXES.items():
-        (folder / f"grade.{suffix}").write_text(render(report, fmt), encoding="utf-8")
+    for fmt in FORMATS.values():
+        (folder / f"grade.{fmt.suffix}").write_text(fmt.render(report), encoding="utf-8")
 
 
 def _publish_to_github(report: GradeReport, submission: Path) -> None:

@@ -91,7 +91,9 @@ class LiveProgress:
         self.live.stop()
 
 
-def progress_for(enabled: bool, stream: TextIO = sys.stderr) -> Progress:
+def progress_for(enabled: bool, stream: TextIO | None = None) -> Progress:
+    # sys.stderr as it is now, not as it was when this module was imported.
+    stream = stream if stream is not None else sys.stderr
     if not enabled:
         return QuietProgress()
     if stream.isatty():

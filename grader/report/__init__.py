@@ -1,27 +1,43 @@
-"""Renderers: each turns a GradeReport into text for one audience; none changes it."""
+"""Renderers: each turns a GradeReport into text for one audience; none changes it.
+
+:data:`FORMATS` is the one list of them: ``grader check --format`` offers its names and
+``--reports DIR`` writes each as ``grade.<suffix>``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from grader.report import classroom, gradescope, junit, markdown, prairielearn, sarif, terminal
 from grader.report import json as json_report
 from grader.results import GradeReport
 
-__all__ = ["RENDERERS", "render"]
+__all__ = ["FORMATS", "RENDERERS", "Format", "render"]
 
-RENDERERS: dict[str, Callable[[GradeReport], str]] = {
-    "text": terminal.render,
-    "json": json_report.render,
-    "markdown": markdown.render,
-    "junit": junit.render,
+
+@dataclass(frozen=True)
+class Format:
+    render: Callable[[GradeReport], str]
+    suffix: str
+    """The file ``--reports`` writes it to: ``grade.<suffix>``."""
+
+
+FORMATS: dict[str, Format] = {
+    "text": Format(terminal.render, "txt"),
+    "json": Format(json_report.render, "json"),
+    "markdown": Format(markdown.render, "md"),
+    "junit": Format(junit.render, "xml"),
     # The LMS and code-scanning formats.
-    "gradescope": gradescope.render,
-    "prairielearn": prairielearn.render,
-    "classroom": classroom.render,
-    "sarif": sarif.render,
+    "gradescope": Format(gradescope.render, "gradescope.json"),
+    "prairielearn": Format(prairielearn.render, "prairielearn.json"),
+    "classroom": Format(classroom.render, "classroom.json"),
+    "sarif": Format(sarif.render, "sarif"),
+}
+RENDERERS: dict[str, Callable[[GradeReport], str]] = {
+    name: fmt.render for name, fmt in FORMATS.items()
 }
 
 
 def render(report: GradeReport, fmt: str) -> str:
-    return RENDERERS[fmt](report)
+    return FORMATS[fmt].render(report)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from grader.commands import SUFFIXES
+from grader.report import FORMATS
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,7 +185,7 @@ def test_exit_status_2_on_a_grader_bug_with_every_format_written(
     assert "base_image_pinned" in data["fault_hint"]
     assert {c["id"]: c["status"] for c in data["checks"]}["exec_form_cmd"] == "passed"
     assert sorted(p.name for p in reports.iterdir()) == sorted(
-        f"grade.{suffix}" for suffix in SUFFIXES.values()
+        f"grade.{fmt.suffix}" for fmt in FORMATS.values()
     )
     assert "a bug in the grader" in capsys.readouterr().err
 
