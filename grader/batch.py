@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +27,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from grader.errors import Fault, FaultKind
 from grader.report import lms_gradebook, markdown
+from grader.report.json import dumps
 from grader.results import GradeReport
 from grader.spec import ExerciseSpec
 
-__all__ = ["BatchResult", "discover_students", "grade_class", "merge_gradebooks", "write_csv"]
+__all__ = [
+    "BatchResult",
+    "discover_students",
+    "grade_class",
+    "merge_gradebooks",
+    "read_reports",
+    "write_csv",
+    "write_lms_csvs",
+]
 
 NBGRADER_COLUMNS = ["student_id", "assignment", "score", "max_score"]
 
@@ -113,31 +122,31 @@ def _grade_one(
         partial.unlink(missing_ok=True)
         raise KeyboardInterrupt
     if partial.exists():
-        data = json.loads(partial.read_text())
+        data = json.loads(partial.read_text(encoding="utf-8"))
     else:
         # The child writes a report even on faults: without one, it crashed or hung.
         crash = Fault(
             FaultKind.GRADER,
             stderr.strip()[-500:] or "the grader stopped without a report",
             "Not your mistake: this is a bug in the grader: please report it, with this "
-            "report; grade this student again with `grader check`.",
+            "report; run `grader batch` again to grade this student again.",
         )
         error = GradeReport.from_fault(
             crash, exercise=spec.name, title=spec.title, submission=str(folder)
         )
         data = error.to_dict()
     data["student_id"] = student
-    report_path.write_text(json.dumps(data, indent=2) + "\n")
+    report_path.write_text(dumps(data), encoding="utf-8")
     partial.unlink(missing_ok=True)
     report = GradeReport.from_dict(data)
-    (out / f"{student}.md").write_text(markdown.render(report))
+    (out / f"{student}.md").write_text(markdown.render(report), encoding="utf-8")
     return "failed" if report.fault else "graded"
 
 
 def _graded_before(report_path: Path) -> bool:
     """A grade to keep on resume: one that exists and met no fault (a fault is retried)."""
     try:
-        return not GradeReport.from_dict(json.loads(report_path.read_text())).has_errors
+        return not _read_report(report_path).has_errors
     except (OSError, ValueError, KeyError, TypeError):
         return False  # missing, or not a report this grader wrote: grade again
 
@@ -197,26 +206,37 @@ def grade_class(
             for process in list(processes.values()):
                 process.wait(timeout=max(1.0, deadline - time.monotonic()))
             raise
-    csv_path = write_csv(out, students, spec)
-    lms_csv_paths = write_lms_csvs(out, students, spec)
+    reports = read_reports(out, students)
+    csv_path = write_csv(out, reports, spec)
+    lms_csv_paths = write_lms_csvs(out, reports, spec)
     return BatchResult(graded, sorted(done), failed, csv_path, lms_csv_paths)
 
 
-def write_csv(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> Path:
+def _read_report(path: Path) -> GradeReport:
+    return GradeReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_reports(out: Path, students: Mapping[str, Path]) -> dict[str, GradeReport]:
+    """Every graded student's report in ``out`` (read once, for all the class files)."""
+    return {
+        student: _read_report(path)
+        for student in students
+        if (path := out / f"{student}.json").exists()
+    }
+
+
+def write_csv(out: Path, reports: Mapping[str, GradeReport], spec: ExerciseSpec) -> Path:
+    """``OUT/grades.csv``: nbgrader's columns, then each check's points."""
     rows, check_ids = [], []
-    for student in students:
-        path = out / f"{student}.json"
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text())
-        points = {c["id"]: c["points"] for c in data["checks"]}
+    for student, report in reports.items():
+        points = {c.id: c.points for c in report.checks}
         check_ids += [c for c in points if c not in check_ids]
         rows.append(
             {
                 "student_id": student,
                 "assignment": spec.name,
-                "score": data["score"],
-                "max_score": data["max_score"],
+                "score": report.score,
+                "max_score": report.max_score,
                 **points,
             }
         )
@@ -228,13 +248,10 @@ def write_csv(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> Path:
     return csv_path
 
 
-def write_lms_csvs(out: Path, students: dict[str, Path], spec: ExerciseSpec) -> tuple[Path, Path]:
+def write_lms_csvs(
+    out: Path, reports: Mapping[str, GradeReport], spec: ExerciseSpec
+) -> tuple[Path, Path]:
     """``OUT/canvas.csv`` and ``OUT/moodle.csv`` from the students' reports."""
-    reports = {
-        student: GradeReport.from_dict(json.loads(path.read_text()))
-        for student in students
-        if (path := out / f"{student}.json").exists()
-    }
     canvas, moodle = out / "canvas.csv", out / "moodle.csv"
     canvas.write_text(lms_gradebook.render_canvas(reports, spec.title), encoding="utf-8")
     moodle.write_text(lms_gradebook.render_moodle(reports, spec.title), encoding="utf-8")

@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 from grader.report.faults import fault_hint, fault_reason, is_fault
+from grader.report.json import dumps
 from grader.results import CheckResult, CheckStatus, GradeReport
 
 __all__ = ["render", "render_notice", "render_output", "to_dict"]
@@ -87,7 +88,7 @@ def points(report: GradeReport) -> tuple[float, float]:
 
 def render(report: GradeReport) -> str:
     """The result object as readable JSON (``--format classroom``)."""
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(to_dict(report))
 
 
 def render_output(report: GradeReport, name: str = "result") -> str:

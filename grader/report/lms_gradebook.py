@@ -20,7 +20,7 @@ import csv
 import io
 from collections.abc import Mapping
 
-from grader.report.faults import is_fault
+from grader.report.faults import fault_hint, fault_reason, is_fault
 from grader.results import CheckStatus, GradeReport
 
 __all__ = ["CANVAS_COLUMNS", "render_canvas", "render_moodle"]
@@ -34,10 +34,14 @@ def _points(report: GradeReport) -> str:
 
 def _feedback(report: GradeReport) -> str:
     if is_fault(report):
-        return "Not graded: the grader could not finish (not the learner's fault); grade again."
-    failed = [c.title for c in report.checks if c.status is CheckStatus.FAILED]
+        return f"Not graded, not the learner's fault: {fault_reason(report)} {fault_hint(report)}"
+    to_change = [
+        f"{c.title}{f' ({c.file} line {c.line})' if c.line else ''}: {c.hint}"
+        for c in report.checks
+        if c.status is CheckStatus.FAILED
+    ]
     total = f"{report.score:g}/{report.max_score:g} points."
-    return total + (f" To change: {'; '.join(failed)}." if failed else " Every check passed.")
+    return total + (f" To change: {' '.join(to_change)}" if to_change else " Every check passed.")
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> str:

@@ -14,10 +14,10 @@ attempt.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from grader.report.faults import fault_hint, fault_reason, is_fault
+from grader.report.json import dumps
 from grader.results import CheckResult, CheckStatus, GradeReport
 
 __all__ = ["render"]
@@ -75,4 +75,4 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
 
 
 def render(report: GradeReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(to_dict(report))

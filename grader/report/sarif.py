@@ -14,11 +14,11 @@ integrating-with-code-scanning/sarif-support-for-code-scanning . Upload with
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 from typing import Any
 
 from grader.report.faults import fault_hint, fault_reason, is_fault
+from grader.report.json import dumps
 from grader.results import CheckResult, CheckStatus, GradeReport
 
 __all__ = ["SCHEMA_URI", "render", "to_dict"]
@@ -109,4 +109,4 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
 
 
 def render(report: GradeReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(to_dict(report))

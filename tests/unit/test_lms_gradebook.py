@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lms_reports import failing_report, fault_report, passing_report
 
-from grader.batch import write_csv, write_lms_csvs
+from grader.batch import read_reports, write_csv, write_lms_csvs
 from grader.report.lms_gradebook import CANVAS_COLUMNS, render_canvas, render_moodle
 from grader.spec import load_spec
 
@@ -66,8 +66,10 @@ def test_batch_writes_the_lms_csvs_beside_grades_csv(tmp_path: Path) -> None:
     for name, report in CLASS.items():
         data = {**report.to_dict(), "student_id": name}  # as the batch writes it
         (tmp_path / f"{name}.json").write_text(json.dumps(data))
-    write_csv(tmp_path, students, spec)
-    canvas, moodle = write_lms_csvs(tmp_path, students, spec)
+    reports = read_reports(tmp_path, students)
+    assert set(reports) == set(CLASS)  # dan was never graded
+    write_csv(tmp_path, reports, spec)
+    canvas, moodle = write_lms_csvs(tmp_path, reports, spec)
     assert (canvas.name, moodle.name) == ("canvas.csv", "moodle.csv")
     assert canvas.parent == (tmp_path / "grades.csv").parent
     assert canvas.read_text() == render_canvas(CLASS, spec.title)
