@@ -27,10 +27,10 @@ from grader.effective_command import ListenAddress, Reach, listen_address
 from grader.engine import ContainerLimits, EngineSession, RunningContainer, missing_program
 from grader.errors import ContainerWontStart
 from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
-from grader.spec import ExerciseSpec, MiB
+from grader.spec import ExerciseSpec, Limits, MiB
 from grader.workspace import Workspace
 
-__all__ = ["RunOutcome", "SocketWatch", "diagnose_logs", "start_and_wait"]
+__all__ = ["RunOutcome", "SocketWatch", "diagnose_logs", "start_and_wait", "trimmed"]
 
 POLL_INTERVAL_S = 0.25
 SOCKET_READ_INTERVAL_S = 1.0
@@ -57,15 +57,20 @@ def container_limits(spec: ExerciseSpec) -> ContainerLimits:
     )
 
 
+def trimmed(text: str, limits: Limits) -> str:
+    """A log's first and last lines, as many as the limits keep."""
+    output = TrimmedOutput(limits.output_head_lines, limits.output_tail_lines)
+    for line in text.splitlines():
+        output.add(line)
+    return output.text()
+
+
 def trimmed_logs(container: RunningContainer, spec: ExerciseSpec) -> str:
-    output = TrimmedOutput(spec.limits.output_head_lines, spec.limits.output_tail_lines)
     try:
         text = container.logs()
     except Exception:  # the engine may be gone; the verdict is what matters
         return "(the container's logs could not be read)"
-    for line in text.splitlines():
-        output.add(line)
-    return output.text()
+    return trimmed(text, spec.limits)
 
 
 def start_and_wait(

@@ -21,7 +21,10 @@ __all__ = [
     "ApiKeyScenario",
     "CheckSpec",
     "ExerciseSpec",
+    "JobInput",
+    "JobScenario",
     "Limits",
+    "MalformedInput",
     "Probe",
     "VolumeScenario",
     "course_dir",
@@ -94,6 +97,45 @@ class VolumeScenario(_Strict):
     count_field: str = "count"
 
 
+class JobInput(_Strict):
+    """A file the grader puts in the job's input folder."""
+
+    file: str = Field(pattern=r"^[\w][\w.-]*$", description="Its name in the input folder.")
+    text: str = Field(description="Its content (CSV for the batch-scoring exercise).")
+
+
+class MalformedInput(_Strict):
+    """An input the job must refuse: exit non-zero, say why, write no output file."""
+
+    name: str = Field(description="What is wrong with it, shown in feedback.")
+    inputs: list[JobInput] = Field(min_length=1)
+
+
+class JobScenario(_Strict):
+    """A batch job (no server): it reads ``input_dir``, writes ``output_file`` into
+    ``output_dir`` and exits. The grader mounts the inputs read-only, runs the image with
+    ``--network none --read-only --tmpfs /tmp`` under :class:`Limits`' ``run_*`` limits,
+    and compares the output with ``expect_rows``."""
+
+    input_dir: str = Field("/input", pattern=r"^/", description="Where the inputs are mounted.")
+    output_dir: str = Field("/output", pattern=r"^/", description="Where the job writes.")
+    output_file: str = Field("predictions.csv", description="The file it must write there.")
+    tmpfs: list[str] = Field(
+        default_factory=lambda: ["/tmp"],
+        description="Writable in-memory folders beside the read-only root filesystem.",
+    )
+    timeout_s: float = Field(120, gt=0, description="Time for one run of the job.")
+    inputs: list[JobInput] = Field(min_length=1, description="The good input, every file.")
+    expect_rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="The output file's rows (CSV with a header), in order: each listed "
+        "column must hold this value (numbers to 1e-3).",
+    )
+    malformed: list[MalformedInput] = Field(
+        default_factory=list, description="Inputs the job must refuse."
+    )
+
+
 CheckId = str
 
 
@@ -134,6 +176,9 @@ class ExerciseSpec(_Strict):
     )
     api_key: ApiKeyScenario | None = None
     volume: VolumeScenario | None = None
+    job: JobScenario | None = Field(
+        None, description="For a batch job instead of a server: how it is run and judged."
+    )
     checks: list[CheckSpec] = Field(min_length=1)
     extra_checks: str | None = Field(
         None,
@@ -162,16 +207,22 @@ class ExerciseSpec(_Strict):
 
     @model_validator(mode="after")
     def _known_unique_checks(self) -> ExerciseSpec:
-        from grader.checks import KNOWN_CHECKS
+        from grader.checks import CHECKS, Needs
 
         seen: set[str] = set()
         for check in self.checks:
-            if check.id not in KNOWN_CHECKS:
-                known = ", ".join(sorted(KNOWN_CHECKS))
+            if check.id not in CHECKS:
+                known = ", ".join(sorted(CHECKS))
                 raise ValueError(f"unknown check id {check.id!r}; known ids: {known}")
             if check.id in seen:
                 raise ValueError(f"check id {check.id!r} is listed twice")
             seen.add(check.id)
+        job_checks = [c.id for c in self.checks if CHECKS[c.id].needs is Needs.JOB]
+        if job_checks and self.job is None:
+            raise ValueError(
+                f"{', '.join(job_checks)} judge a batch job: the spec needs a [job] section "
+                "(its inputs and expected rows)"
+            )
         return self
 
     @property
@@ -232,10 +283,16 @@ def find_exercise(name: str | None, submission: Path, course: Path | None = None
     available = sorted(p.stem for p in exercises.glob("*.toml"))
     if name is None:
         guess = submission.resolve().name
+        # By the folder's name, else by the starter's code it holds (a learner's copy).
+        holding = [
+            stem
+            for stem in available
+            if (submission / load_spec(exercises / f"{stem}.toml").app_code_file).is_file()
+        ]
         if guess in available:
             name = guess
-        elif len(available) == 1:
-            name = available[0]
+        elif len(available) == 1 or len(holding) == 1:
+            name = available[0] if len(available) == 1 else holding[0]
         else:
             raise SpecError(
                 f"Cannot tell which exercise {submission} is.",

@@ -117,6 +117,10 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
     ctx.image = ctx.build.tag
     if ledger.pending(Needs.CONTAINER) and ledger.has_time():
         _container_stage(ledger, ctx)
+    if ledger.pending(Needs.JOB) and ledger.has_time():
+        since = time.monotonic()
+        ledger.run(Needs.JOB, ctx)  # the job's runs: grader/checks/job.py
+        ledger.timed("run", since)
     if ledger.pending(Needs.REBUILD) and ledger.has_time():
         ledger.progress.stage("Proving the build cache (rebuilding edited copies)")
         since = time.monotonic()

@@ -121,6 +121,8 @@ class Needs(enum.StrEnum):
     """The engine's attempt to build the image, whatever came of it: :class:`EngineContext`."""
     CONTAINER = "container"
     """A running container of the image that answers its readiness URL."""
+    JOB = "job"
+    """Runs of the image as a batch job, each to its end (:mod:`grader.checks.job`)."""
     REBUILD = "rebuild"
     """Rebuilds of edited copies of the build context (the cache proof)."""
     IMAGE = "image"

@@ -16,6 +16,7 @@ from grader.checks import (
     dockerfile_rules,
     health,
     image_size,
+    job,
     runtime_probes,
     secrets,
     starter_files,
@@ -32,6 +33,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     runtime_probes,
     health,
     volume,  # last among the container checks: it re-creates the container
+    job,
     cache,
     secrets,
     image_size,

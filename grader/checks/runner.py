@@ -26,7 +26,7 @@ __all__ = ["ENGINE_STAGES", "EngineStopped", "Ledger"]
 
 T = TypeVar("T")
 
-ENGINE_STAGES = (Needs.BUILD, Needs.CONTAINER, Needs.REBUILD, Needs.IMAGE)
+ENGINE_STAGES = (Needs.BUILD, Needs.CONTAINER, Needs.JOB, Needs.REBUILD, Needs.IMAGE)
 """The stages that need an engine, in the order the pipeline runs them."""
 
 

@@ -533,6 +533,13 @@ class EngineSession:
         self._volumes.append(volume.name)
         return str(volume.name)
 
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume this session made, once nothing uses it any more."""
+        with contextlib.suppress(*ENGINE_FAULTS):
+            self.client.volumes.get(name).remove(force=True)
+        if name in self._volumes:
+            self._volumes.remove(name)
+
     def start_container(
         self,
         image: str,

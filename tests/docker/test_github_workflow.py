@@ -38,16 +38,21 @@ def test_workflow_is_valid_pinned_and_least_privileged() -> None:
     assert all(u.split("@")[1].startswith("v") and u.count(".") >= 2 for u in uses), uses
 
 
-def learner_repository(tmp_path: Path, submission: Path) -> Path:
-    """A learner's repository as Actions checks it out, with the course beside it."""
+def learner_repository(tmp_path: Path, *submissions: Path) -> Path:
+    """A learner's repository as Actions checks it out, with the course beside it: every
+    exercise's starter, with the given submissions (folders named EXERCISE--…, or
+    solutions/EXERCISE) laid over theirs."""
     workspace = tmp_path / "workspace"
-    shutil.copytree(ROOT / "exercises" / "model-api", workspace / "exercises" / "model-api")
-    shutil.copytree(
-        submission,
-        workspace / "exercises" / "model-api",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("expected.toml"),
-    )
+    for starter in (p for p in (ROOT / "exercises").iterdir() if p.is_dir()):
+        shutil.copytree(starter, workspace / "exercises" / starter.name)
+    for submission in submissions:
+        exercise = submission.name.split("--")[0]
+        shutil.copytree(
+            submission,
+            workspace / "exercises" / exercise,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("expected.toml"),
+        )
     (workspace / ".course").symlink_to(ROOT)  # what the course checkout step provides
     return workspace
 
@@ -79,14 +84,19 @@ def run_step(step_id: str, workspace: Path) -> tuple[subprocess.CompletedProcess
 @pytest.mark.slow
 def test_passing_submission_gets_a_green_summary_and_lesson_feedback(tmp_path: Path) -> None:
     """Does the reference solution pass the step, with a full-marks summary and reports?"""
-    workspace = learner_repository(tmp_path, ROOT / "solutions" / "model-api")
+    workspace = learner_repository(
+        tmp_path, ROOT / "solutions" / "model-api", ROOT / "solutions" / "batch-scoring"
+    )
     result, summary, outputs = run_step("exercise", workspace)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "## Dockerize the iris model API: 100 / 100 points (passed)" in summary
+    assert "## Containerize the nightly iris scoring job: 100 / 100 points (passed)" in summary
+    assert "passed=false" not in outputs
     assert "passed=true" in outputs
     assert "::error" not in result.stdout
-    for name in ("grade.json", "grade.xml", "grade.md", "grade.txt"):
-        assert (workspace / "reports" / "model-api" / name).is_file()
+    for exercise in ("model-api", "batch-scoring"):
+        for name in ("grade.json", "grade.xml", "grade.md", "grade.txt"):
+            assert (workspace / "reports" / exercise / name).is_file()
 
     shutil.copytree(ROOT / "lessons" / "01-containers", workspace / "lessons" / "01-containers")
     result, summary, _ = run_step("lessons", workspace)
@@ -103,6 +113,9 @@ def test_failing_submission_fails_the_job_with_annotations_on_its_lines(tmp_path
     workspace = learner_repository(tmp_path, submission)
     result, summary, outputs = run_step("exercise", workspace)
     assert result.returncode == 1, result.stderr[-2000:]
+    # batch-scoring is not started (no Dockerfile): said, not graded.
+    assert "::notice title=batch-scoring not graded::" in result.stdout
+    assert not (workspace / "reports" / "batch-scoring").exists()
     assert "passed=false" in outputs
     assert "### What to change" in summary
     assert "(needs work)" in summary

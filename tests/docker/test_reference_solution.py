@@ -27,10 +27,15 @@ SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
 FLOWER = SPEC.probes[0].json_body
 
 
+EXERCISES = sorted(p.stem for p in (ROOT / "exercises").glob("*.toml"))
+
+
 @pytest.mark.lanes
-def test_reference_solution_scores_full_marks(lane: str) -> None:
-    """Does `grader check solutions/model-api` pass every check, on this engine lane?"""
-    report = grade(ROOT / "solutions" / "model-api", "model-api")
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_reference_solution_scores_full_marks(lane: str, exercise: str) -> None:
+    """Does `grader check solutions/EXERCISE` pass every check, on this engine lane?"""
+    assert (ROOT / "solutions" / exercise / "Dockerfile").is_file()
+    report = grade(ROOT / "solutions" / exercise, exercise)
     not_passed = {c.id: c.message for c in report.checks if c.status is not CheckStatus.PASSED}
     assert report.builder == LANE_BUILDER[lane]
     assert set(report.timings) >= {"static", "build", "run", "cache", "total"}
@@ -157,3 +162,33 @@ def test_readme_commands_work(built_by_hand: tuple[str, Path]) -> None:
         ).stdout
     )
     assert "readme-key-123" not in history + json.dumps(inspect)
+
+
+def test_batch_scoring_readme_commands_work(tmp_path: Path, docker_client) -> None:
+    """Do the batch-scoring README's build, locked-down run and read-back commands work?"""
+    project = tmp_path / "batch-scoring"
+    shutil.copytree(ROOT / "exercises" / "batch-scoring", project)
+    shutil.copytree(ROOT / "solutions" / "batch-scoring", project, dirs_exist_ok=True)
+    run = RunId.new()
+    image, volume = f"batch-scoring-readme-{run.token}", f"batch-scoring-readme-{run.token}-out"
+    label = f"{LABEL_RUN}={run}"
+
+    def docker(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", *args], cwd=project, capture_output=True, text=True)
+
+    try:
+        assert docker("build", "-q", "--label", label, "-t", image, ".").returncode == 0
+        assert docker("volume", "create", "--label", label, volume).returncode == 0
+        scored = docker(
+            "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp",
+            "-v", f"{project / 'sample-input'}:/input:ro", "-v", f"{volume}:/output", image,
+        )  # fmt: skip
+        assert scored.returncode == 0, scored.stderr
+        assert "scored 3 flowers" in scored.stdout
+        shown = docker(
+            "run", "--rm", "-v", f"{volume}:/output:ro", image, "cat", "/output/predictions.csv"
+        )
+        assert shown.stdout.splitlines()[1].startswith("flowers.csv,2,setosa,0.9811")
+    finally:
+        docker("volume", "rm", "-f", volume)
+        docker("rmi", "--no-prune", image)

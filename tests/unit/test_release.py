@@ -355,14 +355,19 @@ def test_the_released_makefile_and_pyproject_serve_a_learner(built: Built) -> No
     for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
         shipped = built.dest / "jupyter-config" / "learner" / name
         assert shipped.read_bytes() == (ROOT / "jupyter-config" / "learner" / name).read_bytes()
-    check = subprocess.run(
-        ["make", "-n", "--no-print-directory", "check"],
-        cwd=built.dest,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "grader check exercises/model-api" in check
+    def dry_check(*variables: str) -> str:
+        return subprocess.run(
+            ["make", "-n", "--no-print-directory", "check", *variables],
+            cwd=built.dest,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    # Every exercise the copy has (each with a Dockerfile, when none is named), or one.
+    assert "for name in batch-scoring model-api; do" in dry_check()
+    assert "for name in batch-scoring; do" in dry_check("EXERCISE=batch-scoring")
+    assert 'grader check "exercises/$name" --exercise "$name" --course .' in dry_check()
 
     pyproject = tomllib.loads((built.dest / "pyproject.toml").read_text())
     assert (built.dest / pyproject["project"]["readme"]).is_file()

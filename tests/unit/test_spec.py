@@ -85,5 +85,20 @@ def test_invalid_spec_names_the_file_and_the_field(tmp_path: Path, text: str, me
 
 def test_unknown_exercise_lists_the_known_ones(tmp_path: Path) -> None:
     """Does asking for an exercise that does not exist say which ones do?"""
-    with pytest.raises(SpecError, match="Known exercises: model-api"):
+    with pytest.raises(SpecError, match="Known exercises: batch-scoring, model-api"):
         find_exercise("model-apii", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("code", "exercise"), [("app/main.py", "model-api"), ("score.py", "batch-scoring")]
+)
+def test_the_exercise_is_told_by_the_starter_code_a_folder_holds(
+    tmp_path: Path, code: str, exercise: str
+) -> None:
+    """Is a learner's folder with another name graded as the exercise whose code it holds,
+    and is a folder with neither asked to name it?"""
+    with pytest.raises(SpecError, match="Pass --exercise with one of: batch-scoring, model-api"):
+        find_exercise(None, tmp_path)
+    (tmp_path / code).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / code).write_text("")
+    assert find_exercise(None, tmp_path).name == exercise
