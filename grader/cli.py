@@ -279,7 +279,7 @@ def _engine(args: argparse.Namespace) -> int:
     if args.engine_command == "status":
         version = engine.server_version_or_none()
         if version is None:
-            from grader.provision.daemon import how_to_get_an_engine
+            from grader.errors import how_to_get_an_engine
 
             print(f"No Docker engine answers.\nHint: {how_to_get_an_engine()}", file=sys.stderr)
             return EXIT_ERROR

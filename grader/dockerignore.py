@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# Not an engine call (the engine boundary is grader/engine/): a pure function turning a
+# pattern into a regular expression, kept from the SDK so that the dialect is theirs.
 from docker.utils import fnmatch as sdk_fnmatch
 
 from grader.errors import SubmissionError

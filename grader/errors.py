@@ -8,7 +8,9 @@ everything else::
     ├── SpecError            an exercise spec (or its own checks) is missing or invalid
     ├── SubmissionError      the submission folder cannot be graded at all
     ├── EngineError          the Docker engine misbehaved
-    │   └── EngineUnavailable    no engine answers (not installed, not started)
+    │   ├── EngineUnavailable    no engine answers (not installed, not started)
+    │   └── EngineRefused        the engine answered a request with an error status
+    │       └── NotFoundOnEngine     it has no such image, container or volume
     ├── SetupError           the engine or base image could not be brought up
     └── GradingInterrupted   Ctrl-C or SIGTERM arrived; resources were cleaned up
 
@@ -18,27 +20,37 @@ everything else::
 What a fault means is decided in one place, :func:`fault_of`: it names the
 :class:`FaultKind` (the engine's, the grader's own bug, the spec's, the submission's)
 with a hint; the docker SDK's own exceptions are translated by the engine package
-(:func:`grader.engine.as_engine_error`). ``grade()`` turns every fault after the spec
-has loaded into a report; the command line exits 2 on any of them.
+(:func:`grader.engine.as_engine_error`), at the engine package's edge: nothing outside
+``grader/engine/`` sees them. ``grade()`` turns every fault after the spec has loaded
+into a report; the command line exits 2 on any of them.
+
+:func:`how_to_get_an_engine` lives here, not with the engine bring-up, because both the
+engine package (when no engine answers) and :mod:`grader.provision` say it.
 """
 
 from __future__ import annotations
 
 import enum
+import os
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
     "ContainerWontStart",
     "EngineError",
+    "EngineRefused",
     "EngineUnavailable",
     "Fault",
     "FaultKind",
     "GraderError",
     "GradingInterrupted",
+    "NotFoundOnEngine",
     "SetupError",
     "SpecError",
     "SubmissionError",
     "fault_of",
+    "how_to_get_an_engine",
 ]
 
 
@@ -63,11 +75,34 @@ class SubmissionError(GraderError):
 
 
 class EngineError(GraderError):
-    """The Docker engine failed in a way the learner did not cause."""
+    """The Docker engine failed in a way the learner did not cause.
+
+    ``detail`` is the engine's (or the docker SDK's) whole text, where ``message`` may
+    shorten it; without one it is the message.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", detail: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.detail = detail or message
 
 
 class EngineUnavailable(EngineError):
     """No Docker engine answers."""
+
+
+class EngineRefused(EngineError):
+    """The engine answered a request with an error: ``status_code`` is the HTTP status
+    (409 for an image in use, 400 for a reference it cannot parse …), None when unknown."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, hint: str = "", detail: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.status_code = status_code
+
+
+class NotFoundOnEngine(EngineRefused):
+    """The engine has no such image, container or volume (HTTP 404)."""
 
 
 class SetupError(GraderError):
@@ -169,6 +204,44 @@ def fault_of(exc: BaseException, *, check: str = "") -> Fault:
     return Fault(
         FaultKind.GRADER, f"{name}: {text}" if text else name, _bug_hint(check, exc), check
     )
+
+
+def how_to_get_an_engine(system: str | None = None, *, is_root: bool | None = None) -> str:
+    """Say, for this platform, what the user should install or start."""
+    system = system or platform.system()
+    if is_root is None:
+        is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if system == "Darwin":
+        return (
+            "Start Docker Desktop (or `colima start`, or Rancher Desktop) and run this again. "
+            "To install one: https://docs.docker.com/desktop/setup/install/mac-install/ "
+            "or `brew install colima docker`."
+        )
+    if system == "Windows":
+        return (
+            "Start Docker Desktop (with the WSL 2 back end) and run this again from WSL 2. "
+            "To install it: https://docs.docker.com/desktop/setup/install/windows-install/"
+        )
+    if _is_wsl():
+        return (
+            "Start Docker Desktop on Windows and turn on Settings > Resources > WSL integration "
+            "for this distribution, or install an engine inside WSL with "
+            "`sudo apt-get install docker.io && sudo dockerd &`."
+        )
+    if not is_root:
+        return (
+            "Start the engine with `sudo systemctl start docker` (install it first with "
+            "`sudo apt-get install docker.io`, then `sudo usermod -aG docker $USER` and log in "
+            "again), or run this command with sudo so that it can do both for you."
+        )
+    return "Install Docker Engine (https://docs.docker.com/engine/install/) and start `dockerd`."
+
+
+def _is_wsl() -> bool:
+    try:
+        return "microsoft" in Path("/proc/version").read_text().lower()
+    except OSError:
+        return False
 
 
 def _bug_hint(check: str, exc: BaseException) -> str:

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-
+from grader.engine import host as engine_host
 from grader.engine.builders import EngineFeatures
 from grader.engine.image_layers import EntryKind, Layer, LayerEntry, SavedImage
 from grader.engine.session import BASE_IMAGE, publish_host_for, run_to_completion
+from grader.errors import EngineRefused
 
 __all__ = [
     "BuildOutput",
@@ -449,7 +449,9 @@ def choose_builder(client: Any, path: str | None = None) -> Builder:
     and a ``docker`` CLI on PATH can drive it; else the classic builder, which is also what
     Podman's Docker-compatible API offers (Buildah underneath).
     """
-    features = EngineFeatures.from_version(client.version(), client.info())
+    features = EngineFeatures.from_version(
+        engine_host.engine_version(client), engine_host.engine_info(client)
+    )
     engine = f"{features.product} {features.version}"
     clis = docker_clis(path)
     if not clis:
@@ -503,7 +505,7 @@ def history_instruction(created_by: str) -> str:
 
 def layer_history(client: Any, reference: str) -> list[tuple[str, int]]:
     """``docker history``, oldest first: each entry's instruction and the bytes it added."""
-    entries = client.api.history(reference)
+    entries = engine_host.image_history(client, reference)
     return [
         (history_instruction(str(h.get("CreatedBy") or "")), int(h.get("Size") or 0))
         for h in reversed(entries)
@@ -528,9 +530,7 @@ def saved_image(client: Any, reference: str) -> Iterator[SavedImage]:
     """
     with tempfile.TemporaryDirectory(prefix="docker-save-") as folder:
         path = Path(folder) / "image.tar"
-        with path.open("wb") as tar:
-            for chunk in client.images.get(reference).save(chunk_size=1024 * 1024):
-                tar.write(chunk)
+        engine_host.save_image_file(client, reference, path)
         with SavedImage.open(path) as image:
             yield image
 
@@ -540,7 +540,7 @@ def saved_image(client: Any, reference: str) -> Iterator[SavedImage]:
 
 def engine_name(client: Any) -> str:
     """``Docker Engine 27.3.1``, ``Podman Engine 5.4.2`` …"""
-    features = EngineFeatures.from_version(client.version())
+    features = EngineFeatures.from_version(engine_host.engine_version(client))
     return f"{features.product} {features.version}"
 
 
@@ -552,7 +552,7 @@ def host_address(client: Any) -> str:
     machine (``DOCKER_HOST=tcp://HOST:2375``) publishes on *its* interfaces: its loopback
     is not ours, so the ports must be published on, and reached at, ``HOST``.
     """
-    return publish_host_for(str(client.api.base_url))
+    return publish_host_for(engine_host.base_url(client))
 
 
 def engine_sees_folder(
@@ -576,7 +576,7 @@ def engine_sees_folder(
             network_mode="none",
         )
         return status == 0
-    except docker.errors.APIError:
+    except EngineRefused:
         return False  # Docker Desktop refuses to mount a folder it does not share
     finally:
         marker.unlink(missing_ok=True)

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import docker.errors
 
+from grader.engine.host import save_image_file
 from grader.engine.session import ENGINE_FAULTS, EngineSession
 from grader.errors import EngineError
 
@@ -48,8 +49,6 @@ __all__ = [
     "read_base_image",
     "save_image",
 ]
-
-SAVE_CHUNK_BYTES = 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -71,8 +70,12 @@ _MAX_INDEX_DEPTH = 4
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return _short_text(str(exc)) or type(exc).__name__
+
+
+def _short_text(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 # --- talking to the engine ------------------------------------------------------------
@@ -84,13 +87,10 @@ def save_image(session: EngineSession, reference: str, dest: Path) -> None:
     The image can be several hundred MB: it is streamed to disk, never held in memory.
     """
     try:
-        image = session.client.images.get(reference)
-        with dest.open("wb") as out:
-            for chunk in image.save(chunk_size=SAVE_CHUNK_BYTES):
-                out.write(chunk)
-    except ENGINE_FAULTS as exc:
+        save_image_file(session.client, reference, dest)
+    except EngineError as exc:
         raise EngineError(
-            f"The engine could not save the image {reference}: {_short(exc)}"
+            f"The engine could not save the image {reference}: {_short_text(exc.detail)}"
         ) from exc
 
 

@@ -6,8 +6,13 @@ which labels everything it creates with the run's id and removes it all in
 failure, timeout and Ctrl-C alike). Resources left by a run that was killed outright
 are found by label and removed by :func:`sweep` at the start of the next run.
 
-testcontainers' Ryuk reaper is disabled: its image cannot be pulled on air-gapped
-machines, and the labels above already give us a reaper that needs no image.
+testcontainers' Ryuk reaper is disabled (in its config object, when a connection is
+made or a container started, never through the environment at import): its image cannot
+be pulled on air-gapped machines, and the labels above already give us a reaper that
+needs no image.
+
+The docker SDK's exceptions stop here: :func:`as_engine_error` (and :func:`engine_errors`
+around a block of SDK calls) turns them into the grader's own (:mod:`grader.errors`).
 """
 
 from __future__ import annotations
@@ -20,13 +25,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 import docker
 import docker.errors
@@ -44,9 +47,14 @@ from grader.engine.builders import (
     resolve_builder,
     start_build,
 )
-from grader.errors import ContainerWontStart, EngineError, EngineUnavailable
-
-testcontainers_config.ryuk_disabled = True
+from grader.errors import (
+    ContainerWontStart,
+    EngineError,
+    EngineRefused,
+    EngineUnavailable,
+    NotFoundOnEngine,
+    how_to_get_an_engine,
+)
 
 __all__ = [
     "BASE_IMAGE",
@@ -57,6 +65,8 @@ __all__ = [
     "SweepReport",
     "as_engine_error",
     "connect",
+    "disable_ryuk",
+    "engine_errors",
     "missing_program",
     "run_to_completion",
     "server_version_or_none",
@@ -81,12 +91,44 @@ ENGINE_FAULTS: tuple[type[BaseException], ...] = (
 
 def as_engine_error(exc: BaseException) -> EngineError | None:
     """The engine's exceptions as the grader's own (None for anything else): the one
-    translation of the SDK's errors, so that a fault is never blamed on the wrong party."""
+    translation of the SDK's errors, so that a fault is never blamed on the wrong party.
+
+    An error the engine answered with is an :class:`EngineRefused` with its status
+    (:class:`NotFoundOnEngine` for 404); ``detail`` keeps the SDK's whole text.
+    """
     if isinstance(exc, EngineError):
         return exc
-    if isinstance(exc, ENGINE_FAULTS):
-        return EngineError(f"{type(exc).__name__}: {_short(exc)}")
-    return None
+    if not isinstance(exc, ENGINE_FAULTS):
+        return None
+    message, detail = f"{type(exc).__name__}: {_short(exc)}", str(exc)
+    if isinstance(exc, docker.errors.NotFound):
+        return NotFoundOnEngine(message, status_code=404, detail=detail)
+    if isinstance(exc, docker.errors.APIError):
+        return EngineRefused(message, status_code=exc.status_code, detail=detail)
+    return EngineError(message, detail=detail)
+
+
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """Around SDK calls: the engine's exceptions leave as the grader's own (see
+    :func:`as_engine_error`), the SDK's as their cause."""
+    try:
+        yield
+    except ENGINE_FAULTS as exc:
+        translated = as_engine_error(exc)
+        assert translated is not None
+        raise translated from exc
+
+
+def disable_ryuk() -> None:
+    """Keep testcontainers from starting its Ryuk reaper (an image to pull: offline, a
+    failure) before any container of ours: the run labels do its work.
+
+    testcontainers 4.x reads ``TESTCONTAINERS_RYUK_DISABLED`` only when its config's
+    ``ryuk_disabled`` is first asked and nothing was set: setting it here wins over the
+    environment, and leaves the environment alone.
+    """
+    testcontainers_config.ryuk_disabled = True
 
 
 # The engine's words when the image itself cannot start a process (runc, crun, Podman):
@@ -149,19 +191,22 @@ def run_to_completion(
     """Run a short-lived helper container to its end: its exit status and what it printed
     on stdout. The output is read once it has exited (following the logs of a container
     that lives a few milliseconds, as ``containers.run`` does, sometimes gets nothing),
-    and the container is removed whatever happens."""
-    helper = client.containers.run(image, command, labels=dict(labels), detach=True, **options)
-    try:
-        status = int(helper.wait(timeout=timeout_s).get("StatusCode", 1))
-        output = helper.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
-        return status, output
-    finally:
-        with contextlib.suppress(*ENGINE_FAULTS):
-            helper.remove(force=True, v=True)
+    and the container is removed whatever happens. The engine's errors are raised as the
+    grader's own (:func:`engine_errors`)."""
+    with engine_errors():
+        helper = client.containers.run(image, command, labels=dict(labels), detach=True, **options)
+        try:
+            status = int(helper.wait(timeout=timeout_s).get("StatusCode", 1))
+            output = helper.logs(stdout=True, stderr=False).decode("utf-8", errors="replace")
+            return status, output
+        finally:
+            with contextlib.suppress(*ENGINE_FAULTS):
+                helper.remove(force=True, v=True)
 
 
 def connect(timeout: float = 120) -> docker.DockerClient:
     """A client for the engine the docker CLI would use; raises EngineUnavailable."""
+    disable_ryuk()
     base_url, tls, sought = _resolve_base_url()
     try:
         if base_url:
@@ -172,8 +217,6 @@ def connect(timeout: float = 120) -> docker.DockerClient:
             client = docker.from_env(timeout=timeout)
         client.ping()
     except ENGINE_FAULTS as exc:
-        from grader.provision.daemon import how_to_get_an_engine
-
         raise EngineUnavailable(
             f"No Docker engine answers at {sought}: {_short(exc)}.",
             hint=how_to_get_an_engine(),
@@ -571,6 +614,8 @@ class EngineSession:
             init=True,
         )
         self._containers.append(container)
+        # A session may hold a client that connect() did not make.
+        disable_ryuk()
         try:
             container.start()
             wrapped = container.get_wrapped_container()
@@ -624,7 +669,7 @@ class EngineSession:
                     cap_drop=["ALL"],
                     security_opt=["no-new-privileges:true"],
                 )
-            except ENGINE_FAULTS:
+            except (*ENGINE_FAULTS, EngineError):
                 output = ""
             if "local_address" in output:
                 return output

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-import docker.errors
-
-from grader.engine import BASE_IMAGE, ENGINE_FAULTS
-from grader.errors import SetupError
+from grader.engine import BASE_IMAGE
+from grader.engine import host as engine_host
+from grader.engine.host import EngineClient
+from grader.errors import EngineError, NotFoundOnEngine, SetupError
 
 __all__ = [
     "BaseImageStatus",
@@ -106,22 +105,19 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     return candidates[0]
 
 
-def ensure_base_image(
-    client: docker.DockerClient, say: Callable[[str], None] = print
-) -> BaseImageStatus:
+def ensure_base_image(client: EngineClient, say: Callable[[str], None] = print) -> BaseImageStatus:
     """Return how ``python:3.11-slim`` came to be on the engine."""
     try:
-        image = client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
+        image = engine_host.image_state(client, BASE_IMAGE)
+    except NotFoundOnEngine:
         pass
     else:
         return BaseImageStatus(BASE_IMAGE, "present", is_stand_in(image.attrs))
 
-    repository, tag = BASE_IMAGE.split(":")
     try:
-        client.images.pull(repository, tag=tag)
-    except ENGINE_FAULTS as exc:
-        reason = str(exc).strip().splitlines()[0][:160]
+        engine_host.pull_image(client, BASE_IMAGE)
+    except EngineError as exc:
+        reason = exc.detail.strip().splitlines()[0][:160]
     else:
         return BaseImageStatus(BASE_IMAGE, "pulled", False)
 
@@ -202,12 +198,8 @@ def _make_it_feel_like_the_official_image(rootfs: Path) -> None:
     (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 
 
-def _import(client: docker.DockerClient, tarball: Path) -> None:
-    repository, tag = BASE_IMAGE.split(":")
+def _import(client: EngineClient, tarball: Path) -> None:
     try:
-        client.api.import_image(
-            src=str(tarball), repository=repository, tag=tag, changes=list(IMAGE_CHANGES)
-        )
-        client.images.get(BASE_IMAGE)
-    except ENGINE_FAULTS as exc:
-        raise SetupError(f"Importing the stand-in base image failed: {exc}") from exc
+        engine_host.import_rootfs(client, tarball, BASE_IMAGE, list(IMAGE_CHANGES))
+    except EngineError as exc:
+        raise SetupError(f"Importing the stand-in base image failed: {exc.detail}") from exc

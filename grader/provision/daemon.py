@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import engine
-from grader.errors import EngineUnavailable, SetupError
+from grader.errors import EngineUnavailable, SetupError, how_to_get_an_engine
 
 __all__ = ["DaemonStatus", "apt_install", "ensure_engine", "how_to_get_an_engine"]
 
@@ -36,37 +36,6 @@ class DaemonStatus:
     """``"found"`` (already running), ``"started"`` or ``"installed and started"``."""
     log_path: Path | None = None
     """Where the started ``dockerd`` writes its log, when we started it."""
-
-
-def how_to_get_an_engine(system: str | None = None, *, is_root: bool | None = None) -> str:
-    """Say, for this platform, what the user should install or start."""
-    system = system or platform.system()
-    if is_root is None:
-        is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if system == "Darwin":
-        return (
-            "Start Docker Desktop (or `colima start`, or Rancher Desktop) and run this again. "
-            "To install one: https://docs.docker.com/desktop/setup/install/mac-install/ "
-            "or `brew install colima docker`."
-        )
-    if system == "Windows":
-        return (
-            "Start Docker Desktop (with the WSL 2 back end) and run this again from WSL 2. "
-            "To install it: https://docs.docker.com/desktop/setup/install/windows-install/"
-        )
-    if _is_wsl():
-        return (
-            "Start Docker Desktop on Windows and turn on Settings > Resources > WSL integration "
-            "for this distribution, or install an engine inside WSL with "
-            "`sudo apt-get install docker.io && sudo dockerd &`."
-        )
-    if not is_root:
-        return (
-            "Start the engine with `sudo systemctl start docker` (install it first with "
-            "`sudo apt-get install docker.io`, then `sudo usermod -aG docker $USER` and log in "
-            "again), or run this command with sudo so that it can do both for you."
-        )
-    return "Install Docker Engine (https://docs.docker.com/engine/install/) and start `dockerd`."
 
 
 def ensure_engine(say: Callable[[str], None] = print) -> DaemonStatus:
@@ -95,13 +64,6 @@ def ensure_engine(say: Callable[[str], None] = print) -> DaemonStatus:
     version = _start_dockerd()
     say(f"Docker engine {version} is up ({action}).")
     return DaemonStatus(server_version=version, action=action, log_path=DOCKERD_LOG)
-
-
-def _is_wsl() -> bool:
-    try:
-        return "microsoft" in Path("/proc/version").read_text().lower()
-    except OSError:
-        return False
 
 
 def _may_install_engine() -> bool:

@@ -71,11 +71,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import docker
-import docker.errors
-
-from grader.engine import BASE_IMAGE, ENGINE_FAULTS, LABEL_PREFIX
-from grader.errors import SetupError
+from grader.engine import BASE_IMAGE, LABEL_PREFIX
+from grader.engine import host as engine_host
+from grader.engine.host import ContainerState, EngineClient
+from grader.errors import EngineError, EngineRefused, NotFoundOnEngine, SetupError
 from grader.provision.base_image import debian_mirror, ensure_base_image, rootfs_cache_path
 
 __all__ = [
@@ -468,7 +467,7 @@ class _Clock:
 
 
 def start(
-    host: docker.DockerClient, flavour_name: str, say: Callable[[str], None] = print
+    host: EngineClient, flavour_name: str, say: Callable[[str], None] = print
 ) -> NestedEngine:
     """Bring up (or find) the flavour's nested engine; it answers and has python:3.11-slim.
 
@@ -477,23 +476,26 @@ def start(
     spec = flavour(flavour_name)
     try:
         return _start(host, spec, say)
-    except ENGINE_FAULTS as exc:
+    except EngineError as exc:
         raise SetupError(
-            f"The host engine or the nested {spec.name} engine failed: {exc}",
+            f"The host engine or the nested {spec.name} engine failed: {exc.detail}",
             hint=f"`docker logs {spec.container_name}` may say why; "
             f"`grader engine nested down --flavour {spec.name}` clears it away.",
         ) from exc
 
 
-def _start(host: docker.DockerClient, spec: Flavour, say: Callable[[str], None]) -> NestedEngine:
+def _start(host: EngineClient, spec: Flavour, say: Callable[[str], None]) -> NestedEngine:
     _refuse_to_nest_in_ourselves(host)
     began = time.monotonic()
     clock = _Clock()
     wanted = config_digest(spec)
     container = _find(host, KIND_ENGINE, spec)
+    if container is not None:
+        container = engine_host.inspect_container(host, container.id)
     existing = _existing(container)
     choice = decide(existing, wanted)
     if choice == "reuse" and container is not None:
+        container = engine_host.inspect_container(host, container.id)
         address = _bridge_address(container)
         nested = _client(address)
         try:
@@ -501,7 +503,7 @@ def _start(host: docker.DockerClient, spec: Flavour, say: Callable[[str], None])
                 _give_python_image(host, nested, spec, say)
             server = _describe(nested)
         finally:
-            nested.close()
+            engine_host.close(nested)
         say(f"The {spec.name} engine is already running ({server}).")
         clock.phases.append(("total", round(time.monotonic() - began, 1)))
         return NestedEngine(
@@ -516,47 +518,48 @@ def _start(host: docker.DockerClient, spec: Flavour, say: Callable[[str], None])
     if choice == "replace" and container is not None:
         state = existing.state if existing else "unknown"
         say(f"Replacing the {spec.name} engine's container ({state}; its data volume is kept).")
-        _remove_container(container, graceful=True)
+        _remove_container(host, container.id, graceful=True)
 
     ensure_base_image(host, say)
     _ensure_engine_image(host, spec.family, clock, say)
 
     created_volume = False
-    created: Any = None
+    created: str | None = None
     finished = False
     try:
         with clock.phase("start"):
             created_volume = _ensure_volume(host, spec)
             created, privileged = _create_and_start(host, spec, wanted, say)
-            address = _bridge_address(created)
+            started = engine_host.inspect_container(host, created)
+            address = _bridge_address(started)
             say(f"Waiting for the {spec.name} engine's API on tcp://{address}:{API_PORT} …")
-            nested = _wait_for_api(created, spec, address)
+            nested = _wait_for_api(host, created, spec, address)
         try:
             with clock.phase("load python"):
                 _give_python_image(host, nested, spec, say)
             server = _describe(nested)
         finally:
-            nested.close()
+            engine_host.close(nested)
         finished = True
     finally:
         # Ctrl-C and failures alike: nothing half-made stays (the cached tarball and the
         # imported image are whole and are what makes the next try fast).
         if not finished:
             if created is not None:
-                _remove_container(created)
+                _remove_container(host, created)
             if created_volume:
-                with contextlib.suppress(*ENGINE_FAULTS):
-                    host.volumes.get(spec.volume_name).remove(force=True)
+                with contextlib.suppress(EngineError):
+                    engine_host.remove_volume(host, spec.volume_name)
     clock.phases.append(("total", round(time.monotonic() - began, 1)))
     timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in clock.phases)
     say(f"The {spec.name} engine is up: {server} ({timing}).")
     return NestedEngine(
-        spec.name, created.name, address, server, "started", privileged, tuple(clock.phases)
+        spec.name, started.name, address, server, "started", privileged, tuple(clock.phases)
     )
 
 
 def stop(
-    host: docker.DockerClient,
+    host: EngineClient,
     flavour_name: str,
     *,
     purge: bool = False,
@@ -570,24 +573,22 @@ def stop(
     _refuse_to_nest_in_ourselves(host)
     containers = volumes = images = 0
     kept: list[str] = []
-    for container in host.containers.list(all=True, filters=_filters(KIND_ENGINE, spec)):
-        _remove_container(container, graceful=True)
+    for container in engine_host.find_containers(host, _filters(KIND_ENGINE, spec)):
+        _remove_container(host, container.id, graceful=True)
         containers += 1
-    for volume in host.volumes.list(filters=_filters(KIND_DATA, spec)):
-        with contextlib.suppress(*ENGINE_FAULTS):
-            volume.remove(force=True)
+    for volume in engine_host.find_volumes(host, _filters(KIND_DATA, spec)):
+        with contextlib.suppress(EngineError):
+            engine_host.remove_volume(host, volume)
             volumes += 1
     if purge:
-        image_filter = {
-            "label": [f"{LABEL_KIND}={KIND_IMAGE}", f"{LABEL_PREFIX}.family={spec.family}"]
-        }
-        for image in host.images.list(filters=image_filter):
+        image_labels = [f"{LABEL_KIND}={KIND_IMAGE}", f"{LABEL_PREFIX}.family={spec.family}"]
+        for image in engine_host.find_images(host, labels=image_labels):
             try:
-                host.images.remove(image.id, force=False, noprune=False)
+                engine_host.remove_image(host, image.id, force=False, noprune=False)
                 images += 1
-            except docker.errors.APIError as exc:
+            except EngineRefused as exc:
                 if exc.status_code != 409:
-                    raise SetupError(f"Removing {spec.image} failed: {exc}") from exc
+                    raise SetupError(f"Removing {spec.image} failed: {exc.detail}") from exc
                 # modern and modern-containerd share one image: keep it for the other.
                 kept.extend(image.tags or [image.short_id])
     report = StopReport(spec.name, containers, volumes, images, tuple(kept))
@@ -598,25 +599,26 @@ def stop(
     return report
 
 
-def status(host: docker.DockerClient) -> list[EngineStatus]:
+def status(host: EngineClient) -> list[EngineStatus]:
     """Each flavour's nested engine: absent, or its state, address and server version."""
     _refuse_to_nest_in_ourselves(host)
     found: list[EngineStatus] = []
     for spec in FLAVOURS.values():
-        image_present = bool(host.images.list(name=spec.image))
+        image_present = bool(engine_host.find_images(host, name=spec.image))
         container = _find(host, KIND_ENGINE, spec)
         if container is None:
             found.append(EngineStatus(spec.name, "absent", image_present=image_present))
             continue
+        container = engine_host.inspect_container(host, container.id)
         address = _bridge_address(container, required=False)
         server = None
         if container.status == "running" and address:
-            with contextlib.suppress(*ENGINE_FAULTS):
+            with contextlib.suppress(EngineError):
                 nested = _client(address, timeout=5)
                 try:
                     server = _describe(nested)
                 finally:
-                    nested.close()
+                    engine_host.close(nested)
         docker_host = f"tcp://{address}:{API_PORT}" if address else None
         found.append(EngineStatus(spec.name, container.status, docker_host, server, image_present))
     return found
@@ -625,37 +627,38 @@ def status(host: docker.DockerClient) -> list[EngineStatus]:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _filters(kind: str, spec: Flavour) -> dict[str, list[str]]:
-    return {"label": [f"{LABEL_KIND}={kind}", f"{LABEL_FLAVOUR}={spec.name}"]}
+def _filters(kind: str, spec: Flavour) -> list[str]:
+    return [f"{LABEL_KIND}={kind}", f"{LABEL_FLAVOUR}={spec.name}"]
 
 
 def _labels(kind: str, spec: Flavour, **extra: str) -> dict[str, str]:
     return {LABEL_KIND: kind, LABEL_FLAVOUR: spec.name, **extra}
 
 
-def _find(host: docker.DockerClient, kind: str, spec: Flavour) -> Any:
-    found = host.containers.list(all=True, filters=_filters(kind, spec))
+def _find(host: EngineClient, kind: str, spec: Flavour) -> ContainerState | None:
+    found = engine_host.find_containers(host, _filters(kind, spec))
     return found[0] if found else None
 
 
-def _existing(container: Any) -> ExistingEngine | None:
+def _existing(container: ContainerState | None) -> ExistingEngine | None:
+    """What ``container`` (as just inspected) is, and whether its API answers."""
     if container is None:
         return None
     answers = False
     address = _bridge_address(container, required=False)
     if container.status == "running" and address:
-        with contextlib.suppress(*ENGINE_FAULTS):
-            _client(address, timeout=5).close()
+        with contextlib.suppress(EngineError):
+            engine_host.close(_client(address, timeout=5))
             answers = True
     return ExistingEngine(container.status, container.labels.get(LABEL_CONFIG, ""), answers)
 
 
-def _refuse_to_nest_in_ourselves(host: docker.DockerClient) -> None:
+def _refuse_to_nest_in_ourselves(host: EngineClient) -> None:
     # After `export DOCKER_HOST=tcp://172.17.0.x:2375` the "host" client would be the
     # nested engine itself: it would find nothing to stop and nest engines three deep.
     try:
-        name = str(host.info().get("Name", ""))
-    except ENGINE_FAULTS:
+        name = str(engine_host.engine_info(host).get("Name", ""))
+    except EngineError:
         return
     if name.startswith("docker-ml-course-engine-"):
         raise SetupError(
@@ -665,21 +668,20 @@ def _refuse_to_nest_in_ourselves(host: docker.DockerClient) -> None:
         )
 
 
-def _client(address: str, timeout: float = 300) -> docker.DockerClient:
-    return docker.DockerClient(base_url=f"tcp://{address}:{API_PORT}", timeout=timeout)
+def _client(address: str, timeout: float = 300) -> EngineClient:
+    return engine_host.client_at(f"tcp://{address}:{API_PORT}", timeout=timeout)
 
 
-def _describe(nested: docker.DockerClient) -> str:
-    version = nested.version()
+def _describe(nested: EngineClient) -> str:
+    version = engine_host.engine_version(nested)
     names = [str(part.get("Name", "")) for part in version.get("Components") or []]
     product = "Podman" if any("Podman" in name for name in names) else "Docker Engine"
     return f"{product} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
 
 
-def _bridge_address(container: Any, *, required: bool = True) -> str:
-    container.reload()
-    networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
-    address = str((networks.get("bridge") or {}).get("IPAddress") or "")
+def _bridge_address(container: ContainerState, *, required: bool = True) -> str:
+    """The container's IP on the host's default bridge (``container`` as just inspected)."""
+    address = container.bridge_address
     if not address and required:
         raise SetupError(
             f"{container.name} has no address on the host's default bridge.",
@@ -689,21 +691,18 @@ def _bridge_address(container: Any, *, required: bool = True) -> str:
     return address
 
 
-def _remove_container(container: Any, *, graceful: bool = False) -> None:
+def _remove_container(host: EngineClient, container_id: str, *, graceful: bool = False) -> None:
     # A graceful stop lets dockerd stop its own containers and unmount their layers.
-    if graceful:
-        with contextlib.suppress(*ENGINE_FAULTS):
-            container.stop(timeout=STOP_TIMEOUT_S)
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True, v=True)
+    engine_host.remove_container(
+        host, container_id, stop_timeout=STOP_TIMEOUT_S if graceful else None
+    )
 
 
-def _ensure_volume(host: docker.DockerClient, spec: Flavour) -> bool:
+def _ensure_volume(host: EngineClient, spec: Flavour) -> bool:
     """The engine's data root: a volume, since overlay on overlay fails. True if made now."""
-    with contextlib.suppress(docker.errors.NotFound):
-        host.volumes.get(spec.volume_name)
+    if engine_host.volume_exists(host, spec.volume_name):
         return False
-    host.volumes.create(name=spec.volume_name, labels=_labels(KIND_DATA, spec))
+    engine_host.create_volume(host, spec.volume_name, _labels(KIND_DATA, spec))
     return True
 
 
@@ -748,27 +747,24 @@ def run_settings(spec: Flavour, wanted_config: str, *, privileged: bool) -> dict
     }
 
 
-def _create(host: docker.DockerClient, spec: Flavour, settings: dict[str, Any]) -> Any:
-    api = host.api
-    host_config = api.create_host_config(**settings["host_config"])
-    if settings["unmasked"]:
-        host_config["MaskedPaths"] = []
-        host_config["ReadonlyPaths"] = []
-    created = api.create_container(
+def _create(host: EngineClient, spec: Flavour, settings: dict[str, Any]) -> str:
+    return engine_host.create_container(
+        host,
         spec.image,
         engine_command(spec),
         name=settings["name"],
         hostname=settings["hostname"],
         labels=settings["labels"],
         environment=settings["environment"],
-        host_config=host_config,
+        host_config=settings["host_config"],
+        unmasked=settings["unmasked"],
     )
-    return host.containers.get(created["Id"])
 
 
 def _create_and_start(
-    host: docker.DockerClient, spec: Flavour, wanted_config: str, say: Callable[[str], None]
-) -> tuple[Any, bool]:
+    host: EngineClient, spec: Flavour, wanted_config: str, say: Callable[[str], None]
+) -> tuple[str, bool]:
+    """Create and start the engine's container, privileged if the host allows; its id."""
     files = _files_tar(container_files(spec))
     for privileged in (True, False):
         container = None
@@ -776,12 +772,12 @@ def _create_and_start(
             container = _create(
                 host, spec, run_settings(spec, wanted_config, privileged=privileged)
             )
-            container.put_archive("/", files)
-            container.start()
-        except docker.errors.APIError as exc:
+            engine_host.put_archive(host, container, "/", files)
+            engine_host.start_container(host, container)
+        except EngineRefused as exc:
             if container is not None:
-                _remove_container(container)
-            if privileged and "apply caps" in str(exc):
+                _remove_container(host, container)
+            if privileged and "apply caps" in exc.detail:
                 say(
                     "This host engine cannot start privileged containers (a capability is "
                     "missing from its bounding set): running the engine with every "
@@ -789,54 +785,55 @@ def _create_and_start(
                 )
                 continue
             raise SetupError(
-                f"Starting the {spec.name} engine's container failed: {exc}",
+                f"Starting the {spec.name} engine's container failed: {exc.detail}",
                 hint="The nested engine needs a Linux host engine that may run privileged "
                 "(or all-capabilities) containers; `docker logs "
                 f"{spec.container_name}` may say more.",
             ) from exc
         except BaseException:
             if container is not None:
-                _remove_container(container)
+                _remove_container(host, container)
             raise
         return container, privileged
     raise AssertionError("unreachable: the second try either returns or raises")
 
 
-def _log_tail(container: Any, lines: int = 15) -> str:
+def _log_tail(host: EngineClient, container_id: str, lines: int = 15) -> str:
     try:
-        text = container.logs(tail=lines).decode("utf-8", errors="replace")
-    except ENGINE_FAULTS as exc:
-        return f"(no log: {exc})"
+        text = engine_host.container_logs(host, container_id, tail=lines)
+    except EngineError as exc:
+        return f"(no log: {exc.detail})"
     return "\n".join(line[:300] for line in text.strip().splitlines())
 
 
-def _wait_for_api(container: Any, spec: Flavour, address: str) -> docker.DockerClient:
+def _wait_for_api(
+    host: EngineClient, container_id: str, spec: Flavour, address: str
+) -> EngineClient:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        container.reload()
-        if container.status != "running":
+        if engine_host.inspect_container(host, container_id).status != "running":
             break
         # The client asks the engine's API version as it is made: that is the probe.
-        with contextlib.suppress(*ENGINE_FAULTS):
-            _client(address, timeout=3).close()
+        with contextlib.suppress(EngineError):
+            engine_host.close(_client(address, timeout=3))
             return _client(address)
         time.sleep(0.5)
-    container.reload()
+    container = engine_host.inspect_container(host, container_id)
     if container.status == "running":
         what = f"did not answer on tcp://{address}:{API_PORT} within {START_TIMEOUT_S:.0f} s"
     else:
-        code = container.attrs.get("State", {}).get("ExitCode")
-        what = f"stopped (exit code {code}) before its API answered"
+        what = f"stopped (exit code {container.exit_code}) before its API answered"
+    tail = _log_tail(host, container_id)
     raise SetupError(
-        f"The nested {spec.name} engine {what}. The end of its log:\n{_log_tail(container)}",
+        f"The nested {spec.name} engine {what}. The end of its log:\n{tail}",
         hint="The log says why. The container (and its volume, if made now) was removed; "
         f"`grader engine nested up --flavour {spec.name}` retries from the cached image.",
     )
 
 
 def _give_python_image(
-    host: docker.DockerClient,
-    nested: docker.DockerClient,
+    host: EngineClient,
+    nested: EngineClient,
     spec: Flavour,
     say: Callable[[str], None],
 ) -> None:
@@ -844,26 +841,24 @@ def _give_python_image(
     # Podman names what it loads from an unqualified archive tag `localhost/…`; a
     # `podman pull python:3.11-slim` would have named it docker.io/library/….
     wanted = f"docker.io/library/{BASE_IMAGE}" if spec.family == "podman" else BASE_IMAGE
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        image = nested.images.get(wanted)
+    with contextlib.suppress(NotFoundOnEngine):
+        image = engine_host.image_state(nested, wanted)
         if spec.family != "podman" or wanted in image.tags:
             return
     say(f"Copying {BASE_IMAGE} from the host engine into the {spec.name} engine …")
     try:
-        # named=True: without it the archive carries no tag and loads untagged.
-        archive = host.images.get(BASE_IMAGE).save(named=True)
-        nested.images.load(archive)
+        engine_host.copy_image(host, nested, BASE_IMAGE)
         if spec.family == "podman":
-            loaded = nested.images.get(BASE_IMAGE)
+            loaded = engine_host.image_state(nested, BASE_IMAGE)
             repository, tag = wanted.rsplit(":", 1)
-            loaded.tag(repository, tag)
-            loaded.reload()
+            engine_host.tag_image(nested, loaded.id, repository, tag)
+            loaded = engine_host.image_state(nested, loaded.id)
             for extra in (t for t in loaded.tags if t.startswith("localhost/")):
-                nested.images.remove(extra, noprune=True)
-        nested.images.get(wanted)
-    except ENGINE_FAULTS as exc:
+                engine_host.remove_image(nested, extra, noprune=True)
+        engine_host.image_state(nested, wanted)
+    except EngineError as exc:
         raise SetupError(
-            f"Copying {BASE_IMAGE} into the {spec.name} engine failed: {exc}",
+            f"Copying {BASE_IMAGE} into the {spec.name} engine failed: {exc.detail}",
             hint=f"Check `docker logs {spec.container_name}`.",
         ) from exc
 
@@ -872,13 +867,13 @@ def _give_python_image(
 
 
 def _ensure_engine_image(
-    host: docker.DockerClient, family: Family, clock: _Clock, say: Callable[[str], None]
+    host: EngineClient, family: Family, clock: _Clock, say: Callable[[str], None]
 ) -> None:
     reference = f"docker-ml-course/nested-{family}:{SUITE}"
     key = rootfs_key(family)
     old_id = None
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        image = host.images.get(reference)
+    with contextlib.suppress(NotFoundOnEngine):
+        image = engine_host.image_state(host, reference)
         if image.labels.get(LABEL_ROOTFS) == key:
             return
         old_id = image.id
@@ -888,7 +883,6 @@ def _ensure_engine_image(
             _debootstrap(tarball, family, say)
     say(f"Importing {tarball.name} as {reference} …")
     with clock.phase("import"):
-        repository, tag = reference.split(":")
         changes = [
             f"LABEL {LABEL_KIND}={KIND_IMAGE}",
             f"LABEL {LABEL_PREFIX}.family={family}",
@@ -897,17 +891,16 @@ def _ensure_engine_image(
             "ENV LANG=C.UTF-8",
         ]
         try:
-            host.api.import_image(src=str(tarball), repository=repository, tag=tag, changes=changes)
-            host.images.get(reference)
-        except ENGINE_FAULTS as exc:
+            engine_host.import_rootfs(host, tarball, reference, changes)
+        except EngineError as exc:
             raise SetupError(
-                f"Importing {tarball} as {reference} failed: {exc}",
+                f"Importing {tarball} as {reference} failed: {exc.detail}",
                 hint=f"Delete {tarball} to debootstrap it again.",
             ) from exc
     if old_id:
         # The image of an older package set, now untagged: unused, it goes.
-        with contextlib.suppress(*ENGINE_FAULTS):
-            host.images.remove(old_id, noprune=False)
+        with contextlib.suppress(EngineError):
+            engine_host.remove_image(host, old_id, noprune=False)
 
 
 def _debootstrap(tarball: Path, family: Family, say: Callable[[str], None]) -> None:

@@ -296,15 +296,19 @@ class _SharedImageHost:
 
     def __init__(self) -> None:
         import docker.errors
+        import requests
 
-        class _Response:
-            status_code = 409
-            reason = "Conflict"
+        response = requests.Response()
+        response.status_code, response.reason = 409, "Conflict"
 
         def conflict() -> None:
-            raise docker.errors.APIError("image is being used", response=_Response())  # type: ignore[arg-type]
+            raise docker.errors.APIError("image is being used", response=response)
 
-        image = type("Image", (), {"id": "sha256:ab", "short_id": "ab", "tags": ["nested:trixie"]})
+        image = type(
+            "Image",
+            (),
+            {"id": "sha256:ab", "short_id": "ab", "tags": ["nested:trixie"], "attrs": {}},
+        )
         self.containers = _Listing([])
         self.volumes = _Listing([])
         self.images = _Listing([image()], on_remove=conflict)

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from grader.engine import RunId
-from grader.errors import SetupError
+from grader.errors import SetupError, how_to_get_an_engine
 from grader.provision.base_image import debian_mirror, is_stand_in
-from grader.provision.daemon import how_to_get_an_engine
 
 
 def test_mirror_is_read_from_deb822_sources(
