@@ -40,7 +40,12 @@ def _builders(folder: Path) -> tuple[str, ...]:
     (``LANE_SUBMISSIONS``) with the classic builder too, and a test asserts the two agree
     on them. A fixture about one builder's behaviour names it in ``builders``.
     """
-    if isinstance(read_dockerfile(folder / "Dockerfile"), DockerfileProblem):
+    if isinstance(
+        read_dockerfile(
+            folder / "Dockerfile", base_image="python:3.11-slim", dependency_file="requirements.txt"
+        ),
+        DockerfileProblem,
+    ):
         return ("auto",)  # the Dockerfile is refused before any builder sees it
     declared = _expected(folder).get("builders")
     if declared:
