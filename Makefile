@@ -61,9 +61,10 @@ endif
 release: $(STAMP) ## Write the learners' template repository to DEST (no solutions, no hidden tests); FORCE=1 to overwrite
 	$(BIN)/grader release "$(DEST)" $(if $(FORCE),--force,)
 
-bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder
+bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder; fast verdicts against their bounds
 	$(BIN)/python benchmarks/grade_vs_docker.py
 	$(BIN)/python benchmarks/builders.py
+	$(BIN)/python benchmarks/verdict_times.py
 
 # Nested engines (grader/provision/nested_engine.py): Docker Engine 26 / Podman 5 from
 # Debian trixie packages, in containers on the host engine; no registry needed.

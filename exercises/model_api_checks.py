@@ -16,7 +16,7 @@ import pytest
     hint="Copy model/ into the image unchanged: /health reports the version stored in it.",
 )
 def test_health_reports_model(http, spec) -> None:
-    body = http.get(spec.readiness_path).json()
+    body = http.get(spec.require_app().readiness_path).json()
     assert body.get("model_version") == "iris-logreg-1.0.0", f"/health said {body}"
 
 

@@ -172,9 +172,13 @@ def run_build(
     tag: str,
     limits: Limits,
     builder: BuilderKind,
+    base_image: str,
+    dependency_file: str,
     on_event: Callable[[StepEvent], None] = lambda _event: None,
 ) -> BuildOutcome:
-    refused = _unbuildable_here(session, dockerfile, builder)
+    """Build the image; ``base_image`` and ``dependency_file`` (the exercise's) are what
+    the hints of a failed build name."""
+    refused = _unbuildable_here(session, dockerfile, builder, dependency_file)
     if refused is not None:
         return BuildOutcome(BuildLog(builder=builder.value), None, 0.0, None, refused)
     started = time.monotonic()
@@ -203,7 +207,9 @@ def run_build(
             f"{cached} from cache).{note}"
         )
         return BuildOutcome(log, tag, seconds, None, verdict)
-    verdict = explain_failure(log, dockerfile, limits, stopped)
+    verdict = explain_failure(
+        log, dockerfile, limits, stopped, base_image=base_image, dependency_file=dependency_file
+    )
     if note:
         verdict = replace(verdict, message=verdict.message + note)
     return BuildOutcome(log, None, seconds, stopped, verdict)
@@ -214,7 +220,7 @@ def _blamed_file(message: str) -> str:
 
 
 def _unbuildable_here(
-    session: EngineSession, dockerfile: Dockerfile, builder: BuilderKind
+    session: EngineSession, dockerfile: Dockerfile, builder: BuilderKind, dependency_file: str
 ) -> Verdict | None:
     """Syntax this builder cannot read: one clear failed check instead of a parse error."""
     if builder is BuilderKind.CLASSIC:
@@ -228,7 +234,7 @@ def _unbuildable_here(
             "`--builder classic`).",
             "Grade on an engine with BuildKit (Docker Engine 23+, Docker Desktop) with "
             "`--builder auto`, or write the step without BuildKit syntax (e.g. `COPY "
-            "requirements.txt .` then `RUN pip install --no-cache-dir -r requirements.txt`).",
+            f"{dependency_file} .` then `RUN pip install --no-cache-dir -r {dependency_file}`).",
             line=line,
         )
     if dockerfile.heredoc_lines and not session.features().frontend_has_heredocs:
@@ -301,6 +307,7 @@ def step_line(dockerfile: Dockerfile, step: BuildStep) -> int | None:
     return instruction.line if instruction else None
 
 
+# Templates: `{base_image}` and `{dependency_file}` are the exercise's.
 _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"forbidden path outside the build context", re.I),
@@ -324,17 +331,17 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"manifest|no such host|failed to resolve",
             re.I,
         ),
-        "The base image cannot be found or pulled. Use `FROM python:3.11-slim` (the course "
+        "The base image cannot be found or pulled. Use `FROM {base_image}` (the course "
         "prepares it with `make engine`).",
     ),
     (
         re.compile(r"No matching distribution found|Could not find a version that satisfies", re.I),
-        "pip cannot find a package: check the names and versions in requirements.txt.",
+        "pip cannot find a package: check the names and versions in {dependency_file}.",
     ),
     (
         re.compile(r"CERTIFICATE_VERIFY_FAILED", re.I),
         "pip cannot verify the package index's certificate: the base image lacks this network's "
-        "CA certificates. Use the course's python:3.11-slim.",
+        "CA certificates. Use the course's {base_image}.",
     ),
     (
         re.compile(r"executable file not found|: not found", re.I),
@@ -344,8 +351,16 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def explain_failure(
-    log: BuildLog, dockerfile: Dockerfile, limits: Limits, stopped: BuildStop | None = None
+    log: BuildLog,
+    dockerfile: Dockerfile,
+    limits: Limits,
+    stopped: BuildStop | None = None,
+    *,
+    base_image: str,
+    dependency_file: str,
 ) -> Verdict:
+    """The ``builds`` verdict on a failed build; its hints name ``base_image`` and
+    ``dependency_file``, the exercise's."""
     step = log.failed_step
     line = step_line(dockerfile, step) if step else None
     where = f"{step.label} `{step.instruction[:120]}`" if step else "The build"
@@ -407,8 +422,8 @@ def explain_failure(
     hint = next(
         (hint for pattern, hint in _HINTS if pattern.search(error) or pattern.search(tail)),
         "Read the output below: the last lines usually say what went wrong. Run the same "
-        "command in `docker run -it python:3.11-slim bash` to try it out.",
-    )
+        "command in `docker run -it {base_image} bash` to try it out.",
+    ).format(base_image=base_image, dependency_file=dependency_file)
     instruction = instruction_of(dockerfile, step) if step else None
     if instruction is not None and any(
         source.startswith("..") for source in instruction.copy_sources()

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("directory", type=Path, help="the exercise folder (your Dockerfile's)")
     check.add_argument(
         "--exercise",
-        help="exercise name (default: guessed from the folder, e.g. model-api)",
+        help="exercise name (default: the one named like the folder, or the only one)",
     )
     check.add_argument(
         "--course",
@@ -139,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
     engine_commands.add_parser(
         "up",
-        help="make sure an engine answers and python:3.11-slim exists (install/start if needed)",
+        help="make sure an engine answers and the course's base image exists (install/start "
+        "if needed)",
     )
     engine_commands.add_parser("status", help="say whether an engine answers")
     sweep = engine_commands.add_parser(

@@ -657,12 +657,15 @@ class Dockerfile:
         return None
 
 
-def read_dockerfile(path: Path) -> Dockerfile | DockerfileProblem:
-    """Decode and parse ``path``; a problem comes back as data, never as an exception."""
+def read_dockerfile(
+    path: Path, *, base_image: str, dependency_file: str
+) -> Dockerfile | DockerfileProblem:
+    """Decode and parse ``path``; a problem comes back as data, never as an exception.
+    ``base_image`` and ``dependency_file`` (the exercise's) are what its hints name."""
     if not path.exists():
         return DockerfileProblem(
             f"There is no {path.name} in the submission folder.",
-            f"Create a file named exactly `{path.name}` (no extension) next to requirements.txt.",
+            f"Create a file named exactly `{path.name}` (no extension) next to {dependency_file}.",
         )
     if path.is_dir():
         return DockerfileProblem(
@@ -695,13 +698,13 @@ def read_dockerfile(path: Path) -> Dockerfile | DockerfileProblem:
     ):
         return DockerfileProblem(
             f"{path.name} is empty (or holds only comments).",
-            "Start it with `FROM python:3.11-slim` and add the steps the exercise README lists.",
+            f"Start it with `FROM {base_image}` and add the steps the exercise README lists.",
         )
-    return _parse(text, tuple(warnings))
+    return _parse(text, tuple(warnings), base_image)
 
 
 def _parse(
-    text: str, warnings: tuple[tuple[str, int | None], ...]
+    text: str, warnings: tuple[tuple[str, int | None], ...], base_image: str
 ) -> Dockerfile | DockerfileProblem:
     lines = text.split("\n")
     scan = _scan_heredocs(lines)
@@ -737,7 +740,7 @@ def _parse(
             return DockerfileProblem(
                 f"Line {line}: `{keyword}` comes before any `FROM`.",
                 "A Dockerfile must start with `FROM <base image>` (only ARG may come before it), "
-                "e.g. `FROM python:3.11-slim`.",
+                f"e.g. `FROM {base_image}`.",
                 line,
             )
         heredocs = scan.found.get(item["startline"], ())
@@ -747,7 +750,7 @@ def _parse(
     if stage < 0:
         return DockerfileProblem(
             "The Dockerfile has no `FROM` instruction.",
-            "Start it with `FROM python:3.11-slim`.",
+            f"Start it with `FROM {base_image}`.",
             1,
         )
     return Dockerfile(text=text, instructions=tuple(instructions), warnings=warnings)

@@ -39,6 +39,10 @@ __all__ = [
     "listen_address",
 ]
 
+SERVER_DEFAULT_PORT = 8000
+"""The port uvicorn, gunicorn, hypercorn and fastapi-cli listen on when told none: the
+servers' own default (their sources, above), not an exercise's port (``[app]`` in the spec)."""
+
 Source = Literal["ENV", "ARG", "script", "default", "unset", "shell"]
 """An ENV line, an ARG line (build time only), the start script, a ``${NAME:-default}``,
 nowhere in the Dockerfile, or the running shell (``$(…)``, ``$1``)."""
@@ -496,7 +500,7 @@ def _address(
                 None, None, server, Reach.INVALID, word.line, True, reason, why, part
             )
     host_text = host.text if host else default_host
-    number = int(port.text) if port else 8000
+    number = int(port.text) if port else SERVER_DEFAULT_PORT
     reach = _reach(host_text, unspecified_v6)
     origin = f"line {host.line}" if host else f"{server}'s default host"
     if reach is Reach.INVALID:
@@ -565,9 +569,10 @@ def _one_bind(server: str, program: _Word, bind: _Word, doubt: str) -> ListenAdd
         reason = f"{server} binds `{text}` (line {bind.line}): no TCP port to publish."
         return ListenAddress(None, None, server, reach, bind.line, True, reason)
     if bind.unresolved:
-        host, port = text, "8000"
+        host, port = text, str(SERVER_DEFAULT_PORT)
     elif server.startswith("gunicorn"):
-        text, host, port = text.removeprefix("tcp://"), text.removeprefix("tcp://"), "8000"
+        text, host = text.removeprefix("tcp://"), text.removeprefix("tcp://")
+        port = str(SERVER_DEFAULT_PORT)
         if "[" in text and "]" in text:
             host, port = text.split("]")[0][1:], [*text.split("]:"), port][1]
         elif ":" in text:
@@ -575,7 +580,7 @@ def _one_bind(server: str, program: _Word, bind: _Word, doubt: str) -> ListenAdd
     else:
         text = text.replace("[", "").replace("]", "")
         host, _, port = text.rpartition(":")
-        host, port = (host, port) if port.isdigit() else (text, "8000")
+        host, port = (host, port) if port.isdigit() else (text, str(SERVER_DEFAULT_PORT))
     note = f"{server.split()[0]} binds a plain socket, IPV6_V6ONLY off"
     words = bind._replace(text=host), bind._replace(text=port)
     return _address(server, program, *words, socket_note=note, doubt=doubt)

@@ -93,8 +93,9 @@ def _answers(
             return Verdict.failed(
                 f"{probe.method} {probe.path} with {probe.name} answered {_short(response)}, "
                 f"expected {json.dumps(probe.expect_json)}.",
-                "The image serves a different model or app version: copy `model/` and `app/` "
-                "unchanged into the image.",
+                "The image serves a different model or app version: copy "
+                + " and ".join(f"`{folder}`" for folder in spec.require_app().served_dirs)
+                + " unchanged into the image.",
             ), successes
         successes += 1
     return Verdict.passed(
@@ -117,7 +118,7 @@ def _invalid(client: httpx.Client, spec: ExerciseSpec, headers: dict[str, str]) 
     if wrong:
         return Verdict.failed(
             "Invalid requests were not rejected as expected: " + "; ".join(wrong) + ".",
-            "Keep the app's validation: do not change app/schemas.py.",
+            f"Keep the app's validation: do not change {spec.require_app().validation_file}.",
         )
     return Verdict.passed(
         f"All {len(spec.invalid_requests)} invalid requests got the right status."
@@ -156,12 +157,13 @@ def _api_key(client: httpx.Client, spec: ExerciseSpec, api_key: str | None) -> V
 
 def count_records(base_url: str, spec: ExerciseSpec) -> tuple[int | None, str]:
     """The app's record count, and its health note (why it is not logging, if it says)."""
-    assert spec.volume is not None
+    volume, app = spec.volume, spec.require_app()
+    assert volume is not None
     with httpx.Client(base_url=base_url, timeout=spec.limits.request_timeout_s) as client:
         try:
-            count = client.get(spec.volume.count_path).json().get(spec.volume.count_field)
-            health = client.get(spec.readiness_path).json()
+            count = client.get(volume.count_path).json().get(volume.count_field)
+            health = client.get(app.readiness_path).json()
         except (httpx.HTTPError, ValueError, AttributeError):
             return None, ""
-    note = health.get("prediction_log", "") if isinstance(health, dict) else ""
+    note = health.get(volume.log_status_field, "") if isinstance(health, dict) else ""
     return (int(count) if isinstance(count, int) else None), str(note)

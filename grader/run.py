@@ -86,11 +86,12 @@ def start_and_wait(
 ) -> RunOutcome:
     """Start ``image`` and wait until it answers; ``dockerfile`` lets a verdict on where
     the app listens name the server's own options and the line that starts it."""
+    app = spec.require_app()
     started = time.monotonic()
     try:
         container = session.start_container(
             image,
-            container_port=spec.container_port,
+            container_port=app.container_port,
             purpose=purpose,
             limits=container_limits(spec),
             environment=environment,
@@ -101,9 +102,9 @@ def start_and_wait(
         return RunOutcome(None, failure, time.monotonic() - started)
     deadline = started + spec.limits.readiness_timeout_s
     last_answer = "no answer"
-    url = f"{container.base_url}{spec.readiness_path}"
+    url = f"{container.base_url}{app.readiness_path}"
     address = listen_address(dockerfile) if dockerfile is not None else None
-    sockets = SocketWatch(spec.container_port, address)
+    sockets = SocketWatch(app.container_port, address)
     with httpx.Client(timeout=2.0) as client:
         while True:
             state, exit_code = container.status()
@@ -198,7 +199,7 @@ def unreachable_verdict(
     """What a learner reads when the socket table shows the app cannot be reached: the
     fix in the server's own options and the line that starts it, where the Dockerfile
     names a server the grader knows."""
-    port = spec.container_port
+    port = spec.require_app().container_port
     found = ", ".join(str(s) for s in listeners)
     on_port = ", ".join(str(s) for s in listeners if s.port == port)
     table = "(read from the container's /proc/net/tcp)"
@@ -286,15 +287,16 @@ def _never_started(
 def _never_ready(
     container: RunningContainer, spec: ExerciseSpec, workspace: Workspace, last_answer: str
 ) -> Verdict:
+    app = spec.require_app()
     logs = trimmed_logs(container, spec)
     cause, hint = diagnose_logs(logs, spec, workspace)
     return Verdict.failed(
-        f"The app did not answer GET {spec.readiness_path} with 200 on port "
-        f"{spec.container_port} within {spec.limits.readiness_timeout_s:.0f} s "
+        f"The app did not answer GET {app.readiness_path} with 200 on port "
+        f"{app.container_port} within {spec.limits.readiness_timeout_s:.0f} s "
         f"(last: {last_answer})" + (f": {cause}" if cause else "."),
         hint
-        or f"Check that the server listens on 0.0.0.0, port {spec.container_port}, and that "
-        f"{spec.readiness_path} answers when you run the container yourself.",
+        or f"Check that the server listens on 0.0.0.0, port {app.container_port}, and that "
+        f"{app.readiness_path} answers when you run the container yourself.",
         details=logs,
     )
 
@@ -304,9 +306,10 @@ _LISTENING = re.compile(r"running on https?://([\w.\[\]:]+?):(\d+)", re.IGNORECA
 
 def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[str, str]:
     """Spot the classic causes in a container's output: (cause, hint), empty when unknown."""
-    port = spec.container_port
+    app = spec.app
     listening = _LISTENING.search(logs)
-    if listening:
+    if listening and app is not None:
+        port = app.container_port
         host, listen_port = listening.group(1), int(listening.group(2))
         if host in {"127.0.0.1", "localhost"}:
             return (
@@ -333,17 +336,22 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
             "the start command is not a runnable program (exec format error)",
             "Start a shell script with `#!/bin/sh` and make it executable, or use exec-form CMD.",
         )
-    if re.search(r"No module named '?app'?|Could not import module \"app", logs):
+    package = app.package if app is not None else ""
+    wanted = re.escape(package)
+    if package and re.search(
+        rf"No module named '?{wanted}'?|Could not import module \"{wanted}", logs
+    ):
         return (
-            "Python cannot find the `app` package",
-            "Copy the app into the image (`COPY app/ ./app/`) and set `WORKDIR` to the folder "
-            "that holds it before CMD.",
+            f"Python cannot find the `{package}` package",
+            f"Copy the app into the image (`COPY {package}/ ./{package}/`) and set `WORKDIR` to "
+            "the folder that holds it before CMD.",
         )
     module = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", logs)
     if module:
         return (
             f"the package `{module.group(1)}` is not installed in the image",
-            "Install the dependencies with `pip install -r requirements.txt` in the Dockerfile.",
+            f"Install the dependencies with `pip install -r {spec.dependency_file}` in the "
+            "Dockerfile.",
         )
     if missing := missing_program(logs):
         program, said = missing
@@ -351,13 +359,13 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
             f"the program `{program}` that CMD/ENTRYPOINT start does not exist in the image "
             f"(the engine said: {said})",
             f"Check the spelling of CMD: `{program}` must be a program in the image (a Python "
-            "tool such as uvicorn comes from requirements.txt).",
+            f"tool such as uvicorn comes from {spec.dependency_file}).",
         )
     if re.search(r"(executable file not found|command not found|not found in \$PATH)", logs):
         return (
             "the start command does not exist in the image",
             "Check the spelling of CMD: the program it names must be in the image (a Python "
-            "tool such as uvicorn comes from requirements.txt).",
+            f"tool such as uvicorn comes from {spec.dependency_file}).",
         )
     if re.search(r"Resource temporarily unavailable|can't start new thread|fork", logs, re.I):
         return (
@@ -365,9 +373,10 @@ def diagnose_logs(logs: str, spec: ExerciseSpec, workspace: Workspace) -> tuple[
             "Do not start processes in a loop; one uvicorn worker is enough.",
         )
     if "Permission denied" in logs:
+        folder = spec.volume.data_dir if spec.volume is not None else "FOLDER"
         return (
             "a file or folder the app needs is not accessible to its user",
             "Give the non-root user the folders it writes to, e.g. "
-            "`RUN mkdir -p /data && chown appuser /data` before `USER appuser`.",
+            f"`RUN mkdir -p {folder} && chown {spec.user} {folder}` before `USER {spec.user}`.",
         )
     return "", ""

@@ -4,6 +4,17 @@ A spec is a TOML file ``exercises/<name>.toml`` beside the starter folder
 ``exercises/<name>/``. Adding an exercise means writing those two; no grader code
 changes. Every field has a default and a one-line description; a spec that does not
 validate raises :class:`~grader.errors.SpecError` naming the file and the field.
+
+**The exercise contract** is what the starter project is and what the learner's image
+must agree with; the grader's hints name these values, never their defaults:
+
+* every exercise: ``base_image``, ``user``, ``command``, ``dependency_file``,
+  ``app_code_file``, ``canary_variable``;
+* an HTTP app (``[app]``): ``module``, ``container_port``, ``readiness_path``,
+  ``validation_file``, ``served_dirs``, and the requests (``probes``,
+  ``invalid_requests``, ``[api_key]``, ``[volume]``) that need it. An exercise without
+  ``[app]`` (a batch job: no port, no readiness URL, no requests) cannot list a check that
+  needs one (:attr:`~grader.checks.base.Check.needs_app`).
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from grader.errors import SpecError
 
 __all__ = [
     "ApiKeyScenario",
+    "App",
     "CheckSpec",
     "ExerciseSpec",
     "JobInput",
@@ -82,19 +94,71 @@ class Probe(_Strict):
     )
 
 
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class ApiKeyScenario(_Strict):
     """The app reads a key from the environment and must refuse requests without it."""
 
-    env_var: str = "API_KEY"
-    header: str = "X-API-Key"
+    env_var: str = Field(
+        "API_KEY",
+        pattern=_ENV_NAME,
+        description="The variable the container gets the key in (the planted .env's "
+        "canary_variable is usually the same name, so a leak looks like the real secret).",
+    )
+    header: str = Field("X-API-Key", description="The request header that carries the key.")
 
 
 class VolumeScenario(_Strict):
     """The app writes data under ``data_dir``; it must survive re-creating the container."""
 
-    data_dir: str = Field("/data", pattern=r"^/")
-    count_path: str = Field("/predictions/count", pattern=r"^/")
-    count_field: str = "count"
+    data_dir: str = Field(
+        "/data",
+        pattern=r"^/",
+        description="The folder the app writes to, where the grader mounts a volume; hints "
+        "say to create it and give it to ``user``.",
+    )
+    count_path: str = Field(
+        "/predictions/count", pattern=r"^/", description="GET it for the number of records."
+    )
+    count_field: str = Field("count", description="The field of that answer with the number.")
+    log_status_field: str = Field(
+        "prediction_log",
+        description="The field of the readiness answer that says whether the app can write "
+        "its log (`ok`, or why not); quoted when nothing was logged.",
+    )
+
+
+class App(_Strict):
+    """An HTTP app: how it is started and reached. A batch job's spec leaves ``[app]`` out."""
+
+    module: str = Field(
+        "app.main:app",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        description="The ASGI target the server imports (`package.module:attribute`); hints "
+        "name its package.",
+    )
+    container_port: int = Field(8000, ge=1, le=65535, description="Port the app listens on.")
+    readiness_path: str = Field("/health", pattern=r"^/", description="200 once ready.")
+    validation_file: str = Field(
+        "app/schemas.py",
+        description="The app's file that validates requests, named when invalid ones get in.",
+    )
+    served_dirs: list[str] = Field(
+        default_factory=lambda: ["model/", "app/"],
+        min_length=1,
+        description="Folders the image must hold unchanged for the expected answers, named "
+        "when an answer differs.",
+    )
+
+    @property
+    def package(self) -> str:
+        """The top-level package of :attr:`module` (``app`` for ``app.main:app``)."""
+        return self.module.split(":")[0].split(".")[0]
+
+    def server_command(self) -> list[str]:
+        """uvicorn serving :attr:`module` on every IPv4 interface at :attr:`container_port`."""
+        return ["uvicorn", self.module, "--host", "0.0.0.0", "--port", str(self.container_port)]
 
 
 class JobInput(_Strict):
@@ -150,15 +214,38 @@ class CheckSpec(_Strict):
 
 
 class ExerciseSpec(_Strict):
-    """An exercise: its starter folder, how its app is reached, and what is checked."""
+    """An exercise: its starter folder, its contract, how its app is reached, what is checked."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
-    container_port: int = Field(8000, ge=1, le=65535, description="Port the app listens on.")
-    readiness_path: str = Field("/health", pattern=r"^/", description="200 once ready.")
+    base_image: str = Field(
+        "python:3.11-slim",
+        description="The base image the course provides (`make engine` prepares it); hints "
+        "suggest `FROM` it.",
+    )
+    user: str = Field(
+        "appuser",
+        pattern=r"^[a-z_][a-z0-9_-]*$",
+        description="The non-root user hints suggest creating (`useradd`) and switching to.",
+    )
+    command: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The start command (exec form) hints suggest for CMD; left out, an "
+        "[app]'s is uvicorn serving app.module on 0.0.0.0 at app.container_port.",
+    )
     dependency_file: str = Field("requirements.txt", description="The file listing dependencies.")
     app_code_file: str = Field(
         "app/main.py", description="A file of app code the cache proof edits."
+    )
+    canary_variable: str = Field(
+        "API_KEY",
+        pattern=_ENV_NAME,
+        description="The variable of the .env the grader plants with a unique value that "
+        "must reach no layer (name it like the app's real secret, e.g. api_key.env_var).",
+    )
+    app: App | None = Field(
+        None, description="The HTTP app and how it is reached; left out for a batch job."
     )
     learner_files: list[str] = Field(
         default_factory=lambda: ["Dockerfile", ".dockerignore", "Makefile", "*.sh"],
@@ -174,8 +261,12 @@ class ExerciseSpec(_Strict):
     invalid_requests: list[Probe] = Field(
         default_factory=list, description="Bad requests and the status they must get."
     )
-    api_key: ApiKeyScenario | None = None
-    volume: VolumeScenario | None = None
+    api_key: ApiKeyScenario | None = Field(
+        None, description="The app's API key, from the environment (needs [app])."
+    )
+    volume: VolumeScenario | None = Field(
+        None, description="The app's data folder, which must survive re-creating the container."
+    )
     job: JobScenario | None = Field(
         None, description="For a batch job instead of a server: how it is run and judged."
     )
@@ -224,6 +315,42 @@ class ExerciseSpec(_Strict):
                 "(its inputs and expected rows)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _app_parts_need_an_app(self) -> ExerciseSpec:
+        from grader.checks import CHECKS
+
+        if self.app is not None:
+            return self
+        app_parts = {
+            "probes": self.probes,
+            "invalid_requests": self.invalid_requests,
+            "api_key": self.api_key,
+            "volume": self.volume,
+        }
+        for name, value in app_parts.items():
+            if value is not None and value != []:
+                raise ValueError(f"{name} needs an [app] section (the app's port and readiness)")
+        for check in self.checks:
+            if CHECKS[check.id].needs_app:
+                raise ValueError(
+                    f"check {check.id!r} needs an [app] section (the app's port and readiness)"
+                )
+        return self
+
+    def require_app(self) -> App:
+        """The ``[app]`` section, for code that runs only for app exercises (a spec without
+        one lists none of its checks: see ``_app_parts_need_an_app``)."""
+        if self.app is None:
+            raise SpecError(f"Exercise {self.name} has no [app] section, but a check needs one.")
+        return self.app
+
+    @property
+    def start_command(self) -> list[str] | None:
+        """The CMD hints suggest: :attr:`command`, else the [app]'s server command."""
+        if self.command is not None:
+            return self.command
+        return self.app.server_command() if self.app is not None else None
 
     @property
     def starter_dir(self) -> Path:

@@ -51,7 +51,11 @@ class Grading:
 def files_and_static(ledger: Ledger, workspace: Workspace) -> Dockerfile | None:
     since, spec = time.monotonic(), ledger.spec
     ledger.progress.stage("Checking the Dockerfile and .dockerignore")
-    parsed = read_dockerfile(workspace.path / "Dockerfile")
+    parsed = read_dockerfile(
+        workspace.path / "Dockerfile",
+        base_image=spec.base_image,
+        dependency_file=spec.dependency_file,
+    )
     ledger.run(Needs.FILES, FilesContext(spec, workspace, parsed))
     if not isinstance(parsed, Dockerfile):
         ledger.skip([Needs.STATIC], "Skipped: the Dockerfile could not be read.")
@@ -106,6 +110,8 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
             tag=tag,
             limits=ctx.spec.limits,
             builder=ctx.builder,
+            base_image=ctx.spec.base_image,
+            dependency_file=ctx.spec.dependency_file,
             on_event=ledger.progress.build_event,
         ),
     )
@@ -127,9 +133,10 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
         ledger.run(Needs.REBUILD, ctx)
         ledger.timed("cache", since)
     ledger.run(Needs.IMAGE, ctx)
-    if ctx.never_ready is not None:
+    if ctx.never_ready is not None or ctx.spec.app is None:
         # The app already failed its readiness wait: its own checks skip without a
-        # second wait that could only end the same way.
+        # second wait that could only end the same way. An exercise without an [app]
+        # has no server to wait for: its checks get the image, not a container.
         extra_stage(grade, ctx.image, None)
     elif ledger.spec.extra_checks_path is not None and ledger.has_time():
         ledger.progress.stage("Running the exercise's own checks")

@@ -65,7 +65,8 @@ def prepare_workspace(spec: ExerciseSpec, submission: Path) -> Workspace:
     if not submission.exists():
         raise SubmissionError(
             f"The folder {submission} does not exist.",
-            hint="Pass the folder that holds your Dockerfile, e.g. `grader check exercises/model-api`.",
+            hint="Pass the folder that holds your Dockerfile, e.g. "
+            f"`grader check exercises/{spec.name}`.",
         )
     if not submission.is_dir():
         raise SubmissionError(
@@ -80,7 +81,7 @@ def prepare_workspace(spec: ExerciseSpec, submission: Path) -> Workspace:
         _overlay(spec, submission.resolve(), context, workspace)
         (context / ".env").write_text(
             f"# Planted by the grader: this value must never appear in the image.\n"
-            f"API_KEY={workspace.canary}\n"
+            f"{spec.canary_variable}={workspace.canary}\n"
         )
         _measure(context, workspace)
     except BaseException:

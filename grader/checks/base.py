@@ -204,6 +204,14 @@ class Check(Generic[C]):
     static_part: Callable[[StaticContext], Verdict | None] | None = None
     """For a check of an engine stage: what the files alone can already fail. Run with
     the static rules; a verdict it returns is final, None leaves the check to its stage."""
+    reads_app: bool = False
+    """A check of another stage that reads the spec's ``[app]`` (its port, say)."""
+
+    @property
+    def needs_app(self) -> bool:
+        """Only an exercise with an ``[app]`` can list it: it runs against the ready app
+        (the container stage waits for its readiness URL) or reads ``[app]``."""
+        return self.needs is Needs.CONTAINER or self.reads_app
 
 
 def check(

@@ -9,6 +9,7 @@ the rest.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
@@ -356,13 +357,13 @@ def base_image_pinned(ctx: StaticContext) -> Verdict:
         if not tag or tag == "latest":
             return Verdict.failed(
                 f"`FROM {image}` has no version tag, so it means whatever `latest` is today.",
-                "Name the version, e.g. `FROM python:3.11-slim`: builds stay reproducible.",
+                f"Name the version, e.g. `FROM {ctx.spec.base_image}`: builds stay reproducible.",
                 line=instruction.line,
             )
         if name.endswith("python") and not any(s in tag for s in ("slim", "alpine")):
             return Verdict.failed(
                 f"`FROM {image}` is the full Python image (about 1 GB).",
-                "Use the slim variant, `FROM python:3.11-slim`: the app needs nothing more.",
+                f"Use the slim variant, `FROM {ctx.spec.base_image}`: the app needs nothing more.",
                 line=instruction.line,
             )
     return Verdict.passed("Every FROM names a tagged, slim image.")
@@ -568,9 +569,12 @@ def apt_best_practices(ctx: StaticContext) -> Verdict:
 def exec_form_cmd(ctx: StaticContext) -> Verdict:
     start = ctx.dockerfile.last("CMD", "ENTRYPOINT")
     if start is None:
+        command = ctx.spec.start_command
         return Verdict.failed(
             "The image has no CMD or ENTRYPOINT: the container does not know what to run.",
-            'Add `CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]`.',
+            f"Add `CMD {json.dumps(command)}`."
+            if command
+            else 'Add a CMD in exec form that starts the program: `CMD ["program", "arg"]`.',
         )
     shell_form = [
         i
@@ -581,20 +585,39 @@ def exec_form_cmd(ctx: StaticContext) -> Verdict:
         bad = shell_form[-1]
         return Verdict.failed(
             f"Line {bad.line}: `{bad.keyword} {bad.value}` is in shell form: /bin/sh becomes PID 1 "
-            "and `docker stop` signals never reach the server.",
-            f"Write it as a JSON array: `{bad.keyword} {_exec_form(bad)}`.",
+            "and `docker stop` signals never reach the program.",
+            _exec_form_hint(bad, ctx.spec.start_command),
             line=bad.line,
         )
     return Verdict.passed(f"{start.keyword} uses the exec form.")
 
 
-def _exec_form(instruction: Instruction) -> str:
+# Words that only mean something to a shell: in exec form they reach the program as text.
+_SHELL_WORDS = re.compile(r"^(\|\||&&|;|\||&|[0-9]*>>?(&[0-9])?|<|\$.*)$")
+
+
+def _exec_form_hint(instruction: Instruction, suggested: list[str] | None) -> str:
     words = instruction.words()
-    return "[" + ", ".join(f'"{w}"' for w in words) + "]"
+    if not any(_SHELL_WORDS.match(word) for word in words):
+        return f"Write it as a JSON array: `{instruction.keyword} {json.dumps(words)}`."
+    example = (
+        f"`{instruction.keyword} {json.dumps(suggested)}`"
+        if suggested
+        else f'`{instruction.keyword} ["program", "arg"]`'
+    )
+    return (
+        f"Write it as a JSON array of the program and its arguments, e.g. {example}: `||`, "
+        "`&&`, `;`, pipes, redirections and `$VARIABLES` need a shell, and in exec form "
+        "would reach the program as plain words."
+    )
 
 
 @check(
-    "binds_all_interfaces", "The server listens on 0.0.0.0 inside the container", Needs.STATIC, 3
+    "binds_all_interfaces",
+    "The server listens on 0.0.0.0 inside the container",
+    Needs.STATIC,
+    3,
+    reads_app=True,
 )
 def binds_all_interfaces(ctx: StaticContext) -> Verdict:
     # The command the container really runs (ENTRYPOINT + CMD, through `sh -c`, with ENV
@@ -605,7 +628,7 @@ def binds_all_interfaces(ctx: StaticContext) -> Verdict:
         return Verdict.passed(f"{address.reason} The run stage checks where it really listens.")
     if answers:
         return Verdict.passed(address.reason)
-    port = ctx.spec.container_port
+    port = ctx.spec.require_app().container_port
     fix = address.host_fix(port)
     if address.reach is Reach.INVALID:
         # Say which of the two to change; the exec form hands `$PORT` over as it is.
@@ -620,9 +643,15 @@ def binds_all_interfaces(ctx: StaticContext) -> Verdict:
     return Verdict.failed(address.reason, hint, line=address.source_line)
 
 
-@check("expose_matches_port", "EXPOSE matches the port the app listens on", Needs.STATIC, 2)
+@check(
+    "expose_matches_port",
+    "EXPOSE matches the port the app listens on",
+    Needs.STATIC,
+    2,
+    reads_app=True,
+)
 def expose_matches_port(ctx: StaticContext) -> Verdict:
-    port = ctx.spec.container_port
+    port = ctx.spec.require_app().container_port
     address = listen_address(ctx.dockerfile)
     if address.port is not None and address.port != port:
         return Verdict.failed(
@@ -695,10 +724,11 @@ def no_secrets_in_dockerfile(ctx: StaticContext) -> Verdict:
 def non_root_user(ctx: StaticContext) -> Verdict:
     user = ctx.dockerfile.last("USER")
     if user is None:
+        wanted = ctx.spec.user
         return Verdict.failed(
             "The app runs as root: a flaw in it would give root inside the container.",
-            "Create a user and switch to it before CMD: `RUN useradd --create-home appuser` "
-            "then `USER appuser`.",
+            f"Create a user and switch to it before CMD: `RUN useradd --create-home {wanted}` "
+            f"then `USER {wanted}`.",
         )
     name = user.value.split(":")[0].strip()
     if name in {"root", "0"}:

@@ -16,7 +16,7 @@ from typing import Any
 
 from grader.checks.base import EngineContext, Needs, StaticContext, Verdict, check
 from grader.engine import missing_program
-from grader.spec import ExerciseSpec
+from grader.spec import App
 
 NS = 1e9
 DEFAULT_TIMEOUT_S = 30.0
@@ -24,8 +24,8 @@ DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_INTERVAL_S = 30.0
 
 
-def _example(spec: ExerciseSpec) -> str:
-    url = f"http://127.0.0.1:{spec.container_port}{spec.readiness_path}"
+def _example(app: App) -> str:
+    url = f"http://127.0.0.1:{app.container_port}{app.readiness_path}"
     return (
         '`HEALTHCHECK CMD ["python", "-c", "import urllib.request; '
         f"urllib.request.urlopen('{url}', timeout=2)\"]`"
@@ -78,10 +78,10 @@ def _runnable(config: dict[str, Any]) -> list[str]:
     return test if len(test) >= 2 and test[0] in {"CMD", "CMD-SHELL"} else []
 
 
-def _none_declared(spec: ExerciseSpec) -> Verdict:
+def _none_declared(app: App) -> Verdict:
     return Verdict.failed(
         "The image has no HEALTHCHECK, so `docker ps` cannot tell a stuck app from a healthy one.",
-        f"Add a HEALTHCHECK that requests {spec.readiness_path}, e.g. {_example(spec)}.",
+        f"Add a HEALTHCHECK that requests {app.readiness_path}, e.g. {_example(app)}.",
     )
 
 
@@ -89,7 +89,7 @@ def declares_healthcheck(ctx: StaticContext) -> Verdict | None:
     """The static part: without a HEALTHCHECK there is nothing to run."""
     declared = ctx.dockerfile.last("HEALTHCHECK")
     if declared is None or declared.value.strip().upper() == "NONE":
-        return _none_declared(ctx.spec)
+        return _none_declared(ctx.spec.require_app())
     return None
 
 
@@ -98,20 +98,21 @@ def _shown(test: list[str]) -> str:
 
 
 def _failed(ctx: EngineContext, test: list[str], exit_code: int, output: str, who: str) -> Verdict:
+    app = ctx.spec.require_app()
     declared = ctx.dockerfile.last("HEALTHCHECK")
     said = " ".join(output.split())[:300] or "(no output)"
     if missing := missing_program(output):
         tool = missing[0]
         hint = (
-            f"`{tool}` is not in the image (python:3.11-slim has neither curl nor wget). "
-            f"Use the Python the image has: {_example(ctx.spec)}; or install {tool} in the "
+            f"`{tool}` is not in the image ({ctx.spec.base_image} has neither curl nor wget). "
+            f"Use the Python the image has: {_example(app)}; or install {tool} in the "
             f"Dockerfile (`apt-get install -y --no-install-recommends {tool}`)."
         )
     else:
         hint = (
             f"Run it yourself once the app answers: `docker exec CONTAINER {_shown(test)}`; "
-            f"it must exit 0 when GET {ctx.spec.readiness_path} on port "
-            f"{ctx.spec.container_port} answers 200."
+            f"it must exit 0 when GET {app.readiness_path} on port "
+            f"{app.container_port} answers 200."
         )
     return Verdict.failed(
         f"The HEALTHCHECK `{_shown(test)}` fails in the running container ({who}, exit "
@@ -133,6 +134,7 @@ def _failed(ctx: EngineContext, test: list[str], exit_code: int, output: str, wh
 def healthcheck(ctx: EngineContext) -> Verdict:
     assert ctx.container is not None
     assert ctx.image is not None
+    app = ctx.spec.require_app()
     config = (ctx.session.image_attrs(ctx.image).get("Config") or {}).get("Healthcheck") or {}
     declared = ctx.dockerfile.last("HEALTHCHECK")
     engine_runs_it = bool(_runnable(config))
@@ -140,13 +142,13 @@ def healthcheck(ctx: EngineContext) -> Verdict:
         # Podman builds OCI images, whose config has no place for a HEALTHCHECK (buildah
         # drops it): the engine never runs it, so the grader runs the Dockerfile's own.
         if declared is None:
-            return _none_declared(ctx.spec)
+            return _none_declared(app)
         config = _declared_config(declared.value)
         if not _runnable(config):
             return Verdict.failed(
                 f"The HEALTHCHECK on line {declared.line} cannot be read as "
                 "`HEALTHCHECK [--option=value …] CMD …`.",
-                f"Write it that way, e.g. {_example(ctx.spec)}.",
+                f"Write it that way, e.g. {_example(app)}.",
                 line=declared.line,
             )
     test = _runnable(config)
@@ -168,7 +170,7 @@ def healthcheck(ctx: EngineContext) -> Verdict:
             f"The HEALTHCHECK `{_shown(test)}` did not finish within {timeout_s:.0f} s in the "
             "running container, although the app answers: the engine counts that as a failure.",
             f"Give the request in the command a timeout below the HEALTHCHECK's --timeout, "
-            f"and request {ctx.spec.readiness_path} on 127.0.0.1:{ctx.spec.container_port}.",
+            f"and request {app.readiness_path} on 127.0.0.1:{app.container_port}.",
             line=declared.line if declared else None,
         )
     exit_code, output = ran

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,11 @@ def _job(ctx: EngineContext) -> JobScenario:
     return ctx.spec.job
 
 
+def _cmd_example(ctx: EngineContext) -> str:
+    command = ctx.spec.start_command
+    return f"`CMD {json.dumps(command)}`" if command else '`CMD ["program", "arg"]`'
+
+
 def _cmd_line(ctx: EngineContext) -> int | None:
     found = ctx.dockerfile.last("CMD", "ENTRYPOINT")
     return found.line if found is not None else None
@@ -152,7 +158,7 @@ def _cause(run: JobRun, ctx: EngineContext) -> tuple[str, str]:
         return (
             f"the program `{program}` that CMD/ENTRYPOINT start is not in the image ({said})",
             f"Check the spelling of CMD: `{program}` must be a program in the image, e.g. "
-            '`CMD ["python", "score.py"]`.',
+            f"{_cmd_example(ctx)}.",
         )
     if "No module named" in logs:
         return (
@@ -163,15 +169,15 @@ def _cause(run: JobRun, ctx: EngineContext) -> tuple[str, str]:
     if "cannot load the model" in logs or "can't open file" in logs:
         return (
             "a file the job needs is not in the image",
-            "Copy the job's code and its model into the image (e.g. `COPY score.py .` and "
-            "`COPY model/ ./model/`), beside each other, in the WORKDIR that CMD runs in.",
+            f"Copy the job's code (`{ctx.spec.app_code_file}`) and every file it loads (the "
+            "log names the missing one) into the image, in the WORKDIR that CMD runs in.",
         )
     if f"cannot write to {job.output_dir}" in logs or "Permission denied" in logs:
         who = f"`{user}`" if user else "the job's user"
         return (
             f"{who} cannot write to {job.output_dir}",
             f"Give the job's user the output folder in the image, before `USER`: "
-            f"`RUN mkdir -p {job.output_dir} && chown {user or 'USER'} {job.output_dir}`; an "
+            f"`RUN mkdir -p {job.output_dir} && chown {user or ctx.spec.user} {job.output_dir}`; an "
             "empty volume mounted there takes that folder's owner.",
         )
     if "no *.csv file in" in logs:
@@ -181,7 +187,7 @@ def _cause(run: JobRun, ctx: EngineContext) -> tuple[str, str]:
         )
     return (
         f"its last words: {_last_line(logs)}",
-        f'Run it yourself: `docker run --rm -v "$PWD/sample-input:{job.input_dir}:ro" '
+        f'Run it yourself: `docker run --rm -v "$PWD/INPUT:{job.input_dir}:ro" '
         f"-v out:{job.output_dir} IMAGE` and read the error at the end of its output.",
     )
 
@@ -266,8 +272,8 @@ def job_output_correct(ctx: EngineContext) -> Verdict:
     if differences:
         return Verdict.failed(
             f"{where} is not the expected output: {'; '.join(differences[:5])}.",
-            'Run the job\'s own script unchanged on the input (`CMD ["python", "score.py"]`) '
-            "with the model it was given.",
+            f"Run the job's own script unchanged on the input ({_cmd_example(ctx)}) with the "
+            "model it was given.",
             line=_cmd_line(ctx),
             details=written.content.decode("utf-8", errors="replace")[:4000],
         )
@@ -339,8 +345,8 @@ def job_rejects_malformed_input(ctx: EngineContext) -> Verdict:
             return Verdict.failed(
                 f"With {case.name}, the job exited 0: a scheduler would record the night's "
                 "scoring as a success.",
-                'Let the script\'s exit status through: exec-form `CMD ["python", '
-                '"score.py"]`, with nothing after it such as `|| true` or `; exit 0`.',
+                f"Let the script's exit status through: exec-form {_cmd_example(ctx)}, with "
+                "nothing after it such as `|| true` or `; exit 0`.",
                 line=_cmd_line(ctx),
                 details=trimmed(run.logs, ctx.spec.limits),
             )
@@ -369,11 +375,12 @@ def job_output_not_root(ctx: EngineContext) -> Verdict:
         return Verdict.skipped("Skipped: the job wrote no output.")
     if written.uid != 0:
         return Verdict.passed(f"{job.output_file} was written by uid {written.uid}, not root.")
+    user = ctx.spec.user
     return Verdict.failed(
         f"{job.output_file} was written by root (uid 0): the job runs as root, so a flaw in "
         "it or its dependencies could do anything root can.",
-        f"Create a user and switch to it before CMD (`RUN useradd --create-home scorer`, "
-        f"`USER scorer`), and give it the output folder: `RUN mkdir -p {job.output_dir} && "
-        f"chown scorer {job.output_dir}`.",
+        f"Create a user and switch to it before CMD (`RUN useradd --create-home {user}`, "
+        f"`USER {user}`), and give it the output folder: `RUN mkdir -p {job.output_dir} && "
+        f"chown {user} {job.output_dir}`.",
         line=_cmd_line(ctx),
     )

@@ -58,7 +58,7 @@ def _volume_verdict(
             + (f" ({note})" if note and note != "ok" else "")
             + f": it cannot write to {data_dir}.",
             f"Create {data_dir} in the image and give it to the app's user before USER, e.g. "
-            f"`RUN mkdir -p {data_dir} && chown appuser {data_dir}`.",
+            f"`RUN mkdir -p {data_dir} && chown {spec.user} {data_dir}`.",
         )
     if after != before:
         return Verdict.failed(

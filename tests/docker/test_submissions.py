@@ -13,7 +13,6 @@ memory limit), saying why. Submissions that never reach a build are graded once.
 
 from __future__ import annotations
 
-import time
 import tomllib
 from pathlib import Path
 
@@ -41,7 +40,12 @@ def _builders(folder: Path) -> tuple[str, ...]:
     (``LANE_SUBMISSIONS``) with the classic builder too, and a test asserts the two agree
     on them. A fixture about one builder's behaviour names it in ``builders``.
     """
-    if isinstance(read_dockerfile(folder / "Dockerfile"), DockerfileProblem):
+    if isinstance(
+        read_dockerfile(
+            folder / "Dockerfile", base_image="python:3.11-slim", dependency_file="requirements.txt"
+        ),
+        DockerfileProblem,
+    ):
         return ("auto",)  # the Dockerfile is refused before any builder sees it
     declared = _expected(folder).get("builders")
     if declared:
@@ -119,12 +123,12 @@ def exercise_of(folder: Path) -> str:
 
 
 def spec_for(folder: Path) -> ExerciseSpec:
-    """The exercise's real spec with a shorter readiness wait (the app is ready in seconds
-    when it works), and the limits the fixture asks for."""
+    """The exercise's real spec, with the limits the fixture asks for. The readiness wait
+    stays the spec's: an app that works is ready in seconds on an idle machine, but three
+    nested engines side by side on two cores can take far longer, and a fixture whose app
+    never listens sets a short wait of its own."""
     spec = load_spec(ROOT / "exercises" / f"{exercise_of(folder)}.toml")
-    limits = spec.limits.model_copy(
-        update={"readiness_timeout_s": 20, **_expected(folder).get("limits", {})}
-    )
+    limits = spec.limits.model_copy(update=_expected(folder).get("limits", {}))
     return spec.model_copy(update={"limits": limits})
 
 
@@ -132,9 +136,9 @@ def spec_for(folder: Path) -> ExerciseSpec:
 def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str, lane: str) -> None:
     """Does this submission fail exactly the checks it should, with the expected hints?"""
     expected = _expected(folder)
-    started = time.monotonic()
+    # How long it takes is a benchmark's business (benchmarks/verdict_times.py reads
+    # max_seconds): a test here pins the mechanism, e.g. the watchdog's own words.
     report = _graded(folder, builder)
-    elapsed = time.monotonic() - started
     if builder != "auto":
         assert report.builder == builder
     elif report.builder:
@@ -166,9 +170,6 @@ def test_submission_gets_the_verdict_its_name_says(folder: Path, builder: str, l
     else:
         assert sorted(failed) == sorted(expected_failed), summary
         assert sorted(skipped) == sorted(expected_skipped), summary
-    if "max_seconds" in expected:
-        # Not a speed test: a bound that a hang or a missed limit would blow through.
-        assert elapsed < expected["max_seconds"], f"took {elapsed:.0f} s"
     assert report.exit_code == (2 if unjudged else expected["exit_code"])
     if "--pass--" in folder.name and not unjudged:
         assert report.score == report.max_score

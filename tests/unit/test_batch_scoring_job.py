@@ -146,7 +146,11 @@ def test_no_input_no_model_and_an_unwritable_output_each_have_their_exit_code(
 
 # --- the job checks, from scripted runs -------------------------------------------------
 
-SOLUTION = read_dockerfile(ROOT / "solutions" / "batch-scoring" / "Dockerfile")
+SOLUTION = read_dockerfile(
+    ROOT / "solutions" / "batch-scoring" / "Dockerfile",
+    base_image=SPEC.base_image,
+    dependency_file=SPEC.dependency_file,
+)
 assert isinstance(SOLUTION, Dockerfile)
 GOOD_OUTPUT = (
     "source_file,line,species,p_setosa,p_versicolor,p_virginica,model_version\n"

@@ -126,7 +126,9 @@ def test_podman_steps_map_to_lines_only_when_their_text_agrees(tmp_path) -> None
         "ENV PATH=/opt/venv/bin:$PATH\n"
         "COPY --from=builder /opt/venv /opt/venv\n"
     )
-    dockerfile = read_dockerfile(tmp_path / "Dockerfile")
+    dockerfile = read_dockerfile(
+        tmp_path / "Dockerfile", base_image="python:3.11-slim", dependency_file="requirements.txt"
+    )
 
     def step(stage: str, number: int, text: str) -> BuildStep:
         return BuildStep(number, 3, text, stage=stage, dialect="podman")

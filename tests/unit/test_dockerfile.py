@@ -18,12 +18,14 @@ from grader.dockerfile import (
 def _read(tmp_path: Path, content: bytes) -> Dockerfile | DockerfileProblem:
     path = tmp_path / "Dockerfile"
     path.write_bytes(content)
-    return read_dockerfile(path)
+    return read_dockerfile(path, base_image="python:3.11-slim", dependency_file="requirements.txt")
 
 
 def test_missing_dockerfile_says_what_to_create(tmp_path: Path) -> None:
     """Is a missing Dockerfile a problem with a hint, not an exception?"""
-    problem = read_dockerfile(tmp_path / "Dockerfile")
+    problem = read_dockerfile(
+        tmp_path / "Dockerfile", base_image="python:3.11-slim", dependency_file="requirements.txt"
+    )
     assert isinstance(problem, DockerfileProblem)
     assert "no Dockerfile" in problem.message
     assert "named exactly `Dockerfile`" in problem.hint

@@ -236,7 +236,9 @@ SPEC = load_spec(ROOT / "exercises" / "model-api.toml")
 def dockerignore_verdict(tmp_path: Path, data: bytes) -> Verdict:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
     (tmp_path / ".dockerignore").write_bytes(data)
-    parsed = read_dockerfile(tmp_path / "Dockerfile")
+    parsed = read_dockerfile(
+        tmp_path / "Dockerfile", base_image=SPEC.base_image, dependency_file=SPEC.dependency_file
+    )
     assert isinstance(parsed, Dockerfile)
     return static_verdict("dockerignore", StaticContext(parsed, (), SPEC, tmp_path))
 

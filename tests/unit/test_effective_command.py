@@ -22,7 +22,9 @@ BASE = "FROM python:3.11-slim\nWORKDIR /app\n"
 
 def _parse(tmp_path: Path, text: str) -> Dockerfile:
     (tmp_path / "Dockerfile").write_text(text)
-    parsed = read_dockerfile(tmp_path / "Dockerfile")
+    parsed = read_dockerfile(
+        tmp_path / "Dockerfile", base_image="python:3.11-slim", dependency_file="requirements.txt"
+    )
     assert isinstance(parsed, Dockerfile)
     return parsed
 

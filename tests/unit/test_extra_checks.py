@@ -38,7 +38,9 @@ def test_answers(http):
 
 def _context(tmp_path: Path) -> ExtraContext:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nWORKDIR /app\n")
-    parsed = read_dockerfile(tmp_path / "Dockerfile")
+    parsed = read_dockerfile(
+        tmp_path / "Dockerfile", base_image=SPEC.base_image, dependency_file=SPEC.dependency_file
+    )
     assert isinstance(parsed, Dockerfile)
     return ExtraContext(
         SPEC, image=None, container=None, build_log=None, dockerfile=parsed, api_key=None

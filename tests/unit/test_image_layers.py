@@ -262,7 +262,9 @@ def parse(text: str) -> Dockerfile:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "Dockerfile"
         path.write_text(text)
-        parsed = read_dockerfile(path)
+        parsed = read_dockerfile(
+            path, base_image="python:3.11-slim", dependency_file="requirements.txt"
+        )
     assert isinstance(parsed, Dockerfile)
     return parsed
 

@@ -169,7 +169,7 @@ def test_an_image_without_cat_is_read_by_a_labelled_helper_in_its_namespace() ->
 def test_an_unreachable_app_is_told_the_fix_in_its_servers_own_options(tmp_path: Path) -> None:
     """With the Dockerfile at hand, does the socket-table verdict name gunicorn's `--bind`
     and the line that starts it, rather than uvicorn's options?"""
-    from grader.dockerfile import read_dockerfile
+    from grader.dockerfile import DockerfileProblem, read_dockerfile
     from grader.effective_command import listen_address
     from grader.run import unreachable_verdict
     from grader.spec import load_spec
@@ -179,8 +179,12 @@ def test_an_unreachable_app_is_told_the_fix_in_its_servers_own_options(tmp_path:
         'CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:8000", '
         '"app.main:app"]\n'
     )
-    address = listen_address(read_dockerfile(tmp_path / "Dockerfile"))
     spec = load_spec(Path(__file__).resolve().parents[2] / "exercises" / "model-api.toml")
+    parsed = read_dockerfile(
+        tmp_path / "Dockerfile", base_image=spec.base_image, dependency_file=spec.dependency_file
+    )
+    assert not isinstance(parsed, DockerfileProblem)
+    address = listen_address(parsed)
     loopback = (Listener("127.0.0.1", 8000, ipv6=False),)
     verdict = unreachable_verdict(Listening.LOOPBACK_ONLY, loopback, spec, address)
     assert verdict is not None

@@ -355,6 +355,7 @@ def test_the_released_makefile_and_pyproject_serve_a_learner(built: Built) -> No
     for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
         shipped = built.dest / "jupyter-config" / "learner" / name
         assert shipped.read_bytes() == (ROOT / "jupyter-config" / "learner" / name).read_bytes()
+
     def dry_check(*variables: str) -> str:
         return subprocess.run(
             ["make", "-n", "--no-print-directory", "check", *variables],

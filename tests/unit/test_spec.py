@@ -46,7 +46,8 @@ def test_a_second_exercise_needs_only_a_folder_and_a_spec(tmp_path: Path) -> Non
     _write(tmp_path / "exercises", MINIMAL)
     spec = find_exercise(None, tmp_path / "anything", course=tmp_path)
     assert spec.name == "demo"
-    assert spec.container_port == 8000
+    assert spec.app is None  # no [app]: nothing about a port or a readiness URL
+    assert spec.base_image == "python:3.11-slim"
     assert spec.limits.build_timeout_s == 600
 
 
@@ -56,7 +57,9 @@ def test_a_second_exercise_needs_only_a_folder_and_a_spec(tmp_path: Path) -> Non
         ("name = [", "not valid TOML"),
         ('title = "x"\nchecks = [{ id = "builds", points = 1 }]\n', "name: Field required"),
         (MINIMAL.replace("builds", "buidls"), "unknown check id 'buidls'"),
-        (MINIMAL + "container_port = 70000\n", "container_port: Input should be less than"),
+        (MINIMAL + "[app]\ncontainer_port = 70000\n", "app.container_port: Input should be less"),
+        (MINIMAL + "container_port = 8000\n", "container_port: Extra inputs are not permitted"),
+        (MINIMAL + 'user = "Admin User"\n', "user: String should match pattern"),
         (MINIMAL + "[limits]\nbuild_timeout_s = -1\n", "limits.build_timeout_s"),
         (MINIMAL + "colour = 'blue'\n", "colour: Extra inputs are not permitted"),
         (
@@ -69,6 +72,8 @@ def test_a_second_exercise_needs_only_a_folder_and_a_spec(tmp_path: Path) -> Non
         "missing-name",
         "unknown-check",
         "port",
+        "port-outside-app",
+        "user-name",
         "negative-limit",
         "typo-field",
         "duplicate",

@@ -30,7 +30,9 @@ def verdict(
     (tmp_path / "Dockerfile").write_text(dockerfile)
     if dockerignore is not None:
         (tmp_path / ".dockerignore").write_text(dockerignore)
-    parsed = read_dockerfile(tmp_path / "Dockerfile")
+    parsed = read_dockerfile(
+        tmp_path / "Dockerfile", base_image=SPEC.base_image, dependency_file=SPEC.dependency_file
+    )
     assert isinstance(parsed, Dockerfile)
     context = StaticContext(parsed, tuple(run_hadolint(parsed.text)), SPEC, tmp_path)
     return static_verdict(rule, context)
@@ -448,7 +450,11 @@ def test_install_step_is_found_in_every_stage_feeding_the_image(tmp_path: Path) 
         "FROM python:3.11-slim AS unused\nRUN pip install --no-cache-dir -r requirements.txt\n"
         + PASSING_SHAPES["multi-stage-venv"]
     )
-    parsed = read_dockerfile(_write(tmp_path, dockerfile))
+    parsed = read_dockerfile(
+        _write(tmp_path, dockerfile),
+        base_image=SPEC.base_image,
+        dependency_file=SPEC.dependency_file,
+    )
     assert isinstance(parsed, Dockerfile)
     install = dependency_install_step(parsed, "requirements.txt")
     assert install is not None
@@ -459,7 +465,11 @@ def test_install_step_is_found_in_every_stage_feeding_the_image(tmp_path: Path) 
 
 def test_docker_init_install_is_the_dependency_step(tmp_path: Path) -> None:
     """Is the bind-mounted `python -m pip install` found as the install of requirements.txt?"""
-    parsed = read_dockerfile(_write(tmp_path, PASSING_SHAPES["docker-init"]))
+    parsed = read_dockerfile(
+        _write(tmp_path, PASSING_SHAPES["docker-init"]),
+        base_image=SPEC.base_image,
+        dependency_file=SPEC.dependency_file,
+    )
     assert isinstance(parsed, Dockerfile)
     install = dependency_install_step(parsed, "requirements.txt")
     assert install is not None
