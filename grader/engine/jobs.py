@@ -30,7 +30,7 @@ from grader.engine.session import (
     ENGINE_FAULTS,
     ContainerLimits,
     EngineSession,
-    as_engine_error,
+    engine_errors,
 )
 from grader.errors import EngineError
 
@@ -101,20 +101,21 @@ def _tar_of(files: Mapping[str, bytes]) -> bytes:
 
 def fill_volume(session: EngineSession, purpose: str, files: Mapping[str, bytes]) -> str:
     """A new labelled volume holding ``files`` at its top; its name."""
-    volume = session.create_volume(purpose)
-    helper = session.client.containers.create(
-        BASE_IMAGE,
-        ["true"],
-        labels=session.labels,
-        volumes={volume: {"bind": "/fill", "mode": "rw"}},
-        network_mode="none",
-    )
-    try:
-        if not helper.put_archive("/fill", _tar_of(files)):
-            raise EngineError(f"The engine did not take the job's input files into {volume}.")
-    finally:
-        with contextlib.suppress(*ENGINE_FAULTS):
-            helper.remove(force=True, v=True)
+    with engine_errors():
+        volume = session.create_volume(purpose)
+        helper = session.client.containers.create(
+            BASE_IMAGE,
+            ["true"],
+            labels=session.labels,
+            volumes={volume: {"bind": "/fill", "mode": "rw"}},
+            network_mode="none",
+        )
+        try:
+            if not helper.put_archive("/fill", _tar_of(files)):
+                raise EngineError(f"The engine did not take the job's input files into {volume}.")
+        finally:
+            with contextlib.suppress(*ENGINE_FAULTS):
+                helper.remove(force=True, v=True)
     return volume
 
 
@@ -150,46 +151,38 @@ def run_job(
 ) -> JobRun:
     """Run ``image`` to its end with ``input_volume`` read-only at ``input_dir`` and a new
     empty volume at ``output_dir``; stop it after ``timeout_s``."""
-    output_volume = session.create_volume(f"{purpose}-output")
-    started = time.monotonic()
-    try:
-        container = session.client.containers.create(
-            image,
-            labels=session.labels,
-            name=session.name(purpose),
-            volumes={
-                input_volume: {"bind": input_dir, "mode": "ro"},
-                output_volume: {"bind": output_dir, "mode": "rw"},
-            },
-            network_mode=None if restrictions.network else "none",
-            read_only=restrictions.read_only_root,
-            tmpfs={path: "size=64m" for path in restrictions.tmpfs}
-            if restrictions.read_only_root
-            else None,
-            mem_limit=limits.memory_bytes,
-            memswap_limit=limits.memory_bytes,
-            nano_cpus=limits.nano_cpus,
-            pids_limit=limits.pids,
-            cap_drop=["ALL"] if limits.drop_all_capabilities else None,
-            security_opt=["no-new-privileges:true"],
-            init=True,
-        )
-    except ENGINE_FAULTS as exc:
-        raise as_engine_error(exc) or EngineError(str(exc)) from exc
-    try:
-        exit_code, refused = _start_and_wait(container, timeout_s)
-        seconds = time.monotonic() - started
-        logs = container.logs(stdout=True, stderr=True).decode("utf-8", errors="replace")
-        logs = f"{logs}\n{refused}".strip() if refused else logs
-        container.reload()
-        oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
-        outputs = _outputs(container, output_dir)
-    except ENGINE_FAULTS as exc:
-        raise as_engine_error(exc) or EngineError(str(exc)) from exc
-    finally:
-        with contextlib.suppress(*ENGINE_FAULTS):
-            container.remove(force=True, v=True)
-        session.remove_volume(output_volume)
+    with engine_errors():
+        output_volume = session.create_volume(f"{purpose}-output")
+        started = time.monotonic()
+        container = None
+        try:
+            container = session.client.containers.create(
+                image,
+                labels=session.labels,
+                name=session.name(purpose),
+                volumes={
+                    input_volume: {"bind": input_dir, "mode": "ro"},
+                    output_volume: {"bind": output_dir, "mode": "rw"},
+                },
+                network_mode=None if restrictions.network else "none",
+                read_only=restrictions.read_only_root,
+                tmpfs={path: "size=64m" for path in restrictions.tmpfs}
+                if restrictions.read_only_root
+                else None,
+                **limits.run_options(),
+            )
+            exit_code, refused = _start_and_wait(container, timeout_s)
+            seconds = time.monotonic() - started
+            logs = container.logs(stdout=True, stderr=True).decode("utf-8", errors="replace")
+            logs = f"{logs}\n{refused}".strip() if refused else logs
+            container.reload()
+            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            outputs = _outputs(container, output_dir)
+        finally:
+            if container is not None:
+                with contextlib.suppress(*ENGINE_FAULTS):
+                    container.remove(force=True, v=True)
+            session.remove_volume(output_volume)
     return JobRun(restrictions, exit_code, logs, oom, seconds, outputs)
 
 

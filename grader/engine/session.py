@@ -273,6 +273,20 @@ class ContainerLimits:
     drop_all_capabilities: bool = True
     """Drop every Linux capability (the app needs none to serve HTTP on a high port)."""
 
+    def run_options(self) -> dict[str, Any]:
+        """These limits, and the hardening every container the grader grades gets, as
+        ``containers.create``/``run`` take them."""
+        return {
+            "mem_limit": self.memory_bytes,
+            "memswap_limit": self.memory_bytes,
+            "nano_cpus": self.nano_cpus,
+            "pids_limit": self.pids,
+            "cap_drop": ["ALL"] if self.drop_all_capabilities else None,
+            "security_opt": ["no-new-privileges:true"],
+            "privileged": False,
+            "init": True,
+        }
+
 
 @dataclass
 class RunningContainer:
@@ -602,17 +616,7 @@ class EngineSession:
             container.with_volume_mapping(volume, path, mode="rw")
         # with_bind_ports() would publish on every interface: one address only, a free port.
         container.ports = {f"{container_port}/tcp": (self.publish_host, None)}  # type: ignore[dict-item]
-        container.with_name(name).with_kwargs(
-            labels=self.labels,
-            mem_limit=limits.memory_bytes,
-            memswap_limit=limits.memory_bytes,
-            nano_cpus=limits.nano_cpus,
-            pids_limit=limits.pids,
-            cap_drop=["ALL"] if limits.drop_all_capabilities else None,
-            security_opt=["no-new-privileges:true"],
-            privileged=False,
-            init=True,
-        )
+        container.with_name(name).with_kwargs(labels=self.labels, **limits.run_options())
         self._containers.append(container)
         # A session may hold a client that connect() did not make.
         disable_ryuk()
