@@ -5,6 +5,7 @@ should see for a passing and a failing submission."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_PATH = ROOT / ".github" / "workflows" / "grade.yml"
-WORKFLOW = yaml.safe_load(WORKFLOW_PATH.read_text())
+WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
+WORKFLOW = yaml.safe_load(WORKFLOW_TEXT)
 STEPS = {step.get("id"): step for step in WORKFLOW["jobs"]["grade"]["steps"]}
 
 
@@ -33,9 +35,56 @@ def test_workflow_is_valid_pinned_and_least_privileged() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert WORKFLOW["permissions"] == {"contents": "read"}
-    uses = [s["uses"] for s in WORKFLOW["jobs"]["grade"]["steps"] if "uses" in s]
+    steps = WORKFLOW["jobs"]["grade"]["steps"]
+    uses = [s["uses"] for s in steps if "uses" in s]
     assert uses
-    assert all(u.split("@")[1].startswith("v") and u.count(".") >= 2 for u in uses), uses
+    # Every action by its full commit, the release it is named after beside it.
+    pinned = re.findall(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\n", WORKFLOW_TEXT)
+    assert [f"{name}@{sha}" for name, sha in pinned] == uses
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 2
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+    course = next(s for s in checkouts if s["with"].get("path") == ".course")
+    assert course["with"]["token"] == "${{ secrets.COURSE_TOKEN || github.token }}"
+
+
+def test_the_course_repository_is_required_and_never_the_learners() -> None:
+    """Does the job refuse to grade without COURSE_REPOSITORY, saying how to set it, and
+    never fall back to the learner's own repository?"""
+    job = WORKFLOW["jobs"]["grade"]
+    assert job["env"]["COURSE_REPOSITORY"] == "${{ vars.COURSE_REPOSITORY }}"
+    assert job["steps"][0]["id"] == "course"  # before anything is checked out or installed
+    script = STEPS["course"]["run"]
+    unset = subprocess.run(
+        ["bash", "-e", "-c", script], env={"COURSE_REPOSITORY": ""}, capture_output=True, text=True
+    )
+    assert unset.returncode == 1
+    assert "::error title=COURSE_REPOSITORY is not set::" in unset.stdout
+    assert "COURSE_TOKEN" in unset.stdout
+    given = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={"COURSE_REPOSITORY": "teacher/course", "COURSE_REF": "main"},
+        capture_output=True,
+        text=True,
+    )
+    assert given.returncode == 0
+    assert "teacher/course@main" in given.stdout
+
+
+def test_a_commit_is_graded_once() -> None:
+    """Is a pull request from a branch of the same repository left to its push's run, and
+    does the job install only what grading needs, with pip's cache?"""
+    condition = WORKFLOW["jobs"]["grade"]["if"]
+    assert "github.event.pull_request.head.repo.full_name != github.repository" in condition
+    assert "github.event_name != 'pull_request'" in condition
+    install = next(
+        s for s in WORKFLOW["jobs"]["grade"]["steps"] if "make engine" in s.get("run", "")
+    )
+    assert install["run"].strip() == "make engine EXTRAS=app,lessons"
+    python = next(
+        s for s in WORKFLOW["jobs"]["grade"]["steps"] if "setup-python" in s.get("uses", "")
+    )
+    assert python["with"]["cache"] == "pip"
 
 
 def learner_repository(tmp_path: Path, *submissions: Path) -> Path:
