@@ -7,7 +7,7 @@ LANES := modern modern-containerd podman
 .DEFAULT_GOAL := help
 LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 
-.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release bench clean-engine
+.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release lock bench clean-engine
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ $(error usage: make release DEST=folder [FORCE=1])
 endif
 release: $(STAMP) ## Write the learners' template repository to DEST (no solutions, no hidden tests); FORCE=1 to overwrite
 	$(BIN)/grader release "$(DEST)" $(if $(FORCE),--force,)
+
+lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml (every extra, every platform), then `make test`
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 -o $(LOCK)
 
 bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder; fast verdicts against their bounds
 	$(BIN)/python benchmarks/grade_vs_docker.py

@@ -54,6 +54,9 @@ class Copied:
 COPIED: tuple[Copied, ...] = (
     Copied("grader", "grader", "`grader check` on the exercise, as the workflow grades it"),
     Copied("pyproject.toml", "pyproject.toml", "installs the grader, JupyterLab and nbgrader"),
+    Copied(
+        "requirements.lock", "requirements.lock", "the exact versions the course is tested with"
+    ),
     Copied("environment.yml", "environment.yml", "the same environment with conda"),
     Copied(".gitignore", ".gitignore", "keeps .venv/, .env and caches out of commits"),
     Copied(".github/workflows/grade.yml", ".github/workflows/grade.yml", "grades every push"),

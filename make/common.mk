@@ -1,7 +1,7 @@
 # Shared by the course's Makefile and the learner's (learner/Makefile; `make release` copies
 # this file with it): the virtualenv, the engine and the clean-up. Every target creates
 # .venv/ and installs the project into it on first use; later runs reuse it (the stamp
-# file is only remade when pyproject.toml changes).
+# file is only remade when pyproject.toml or requirements.lock changes).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,10 +14,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # JupyterLab with nbgrader's Validate button and none of its instructor tools.
 LEARNER_MODE := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package, for every platform: what pip installs is what
+# CI and the grading workflow install, so the grader gives the same verdict everywhere.
+LOCK := requirements.lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --constraint $(LOCK) -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
 engine: $(STAMP) ## Make sure a Docker engine answers and python:3.11-slim exists (installs/starts them if needed)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader.api import grade_with_spec
+from grader.checks import CHECKS
 from grader.dockerfile import DockerfileProblem, read_dockerfile
 from grader.results import CheckStatus, GradeReport
 from grader.spec import ExerciseSpec, load_spec
@@ -69,6 +70,14 @@ LANE_SUBMISSIONS = {
     "batch-scoring--fail--output-not-writable",
     "batch-scoring--fail--runs-as-root",
 }
+# Fixtures whose outcome an engine decides differently, on purpose, and why: not graded
+# on that lane (the README's Podman section says so).
+ENGINE_DECIDES: dict[str, dict[str, str]] = {
+    "batch-scoring--fail--output-not-writable": {
+        "podman": "Podman chowns a new named volume to the container's user, so the job's "
+        "user can write to /output even when the image does not give it the folder",
+    },
+}
 # Checks a lane's engine cannot judge, where `error` with a hint is the honest verdict
 # (none at present: Podman's buildah output is read like Docker's).
 UNJUDGEABLE_ON: dict[str, set[str]] = {}
@@ -100,6 +109,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(folder, "auto", id=_case_id(folder, lane), marks=[pytest.mark.lanes])
             for folder in SUBMISSIONS
             if folder.name in LANE_SUBMISSIONS
+            and lane not in ENGINE_DECIDES.get(folder.name, {})
             and (_builders(folder) == ("auto",) or builder_kind(lane) in _builders(folder))
         ]
     metafunc.parametrize(("folder", "builder"), cases)
@@ -209,8 +219,9 @@ def test_every_submission_declares_its_outcome() -> None:
         expected = tomllib.loads((folder / "expected.toml").read_text())
         kind = folder.name.split("--")[1]
         assert kind in {"pass", "fail"}, folder.name
+        # A built-in check it names is one its exercise runs (its own checks are pytest's).
         spec_ids = {c.id for c in spec_for(folder).checks}
-        named = {*expected["failed"], *expected.get("skipped", [])}
+        named = {*expected["failed"], *expected.get("skipped", [])} & set(CHECKS)
         assert named <= spec_ids, (folder.name, named - spec_ids)
         assert (kind == "pass") == (expected["failed"] == []), folder.name
         assert set(expected) <= {

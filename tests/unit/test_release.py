@@ -131,6 +131,7 @@ def test_the_copy_holds_what_a_learner_needs(built: Built) -> None:
         "lessons",
         "make",
         "pyproject.toml",
+        "requirements.lock",
     }
     assert built.release.lessons == tuple(LESSONS)
     assert sorted(p.name for p in (built.dest / "lessons").iterdir()) == LESSONS
@@ -140,6 +141,9 @@ def test_the_copy_holds_what_a_learner_needs(built: Built) -> None:
     assert (built.dest / workflow).read_bytes() == (ROOT / workflow).read_bytes()
     assert (built.dest / "exercises/model-api/app/main.py").is_file()
     assert (built.dest / "exercises/model_api_checks.py").is_file()
+    assert (built.dest / "exercises/batch-scoring/score.py").is_file()
+    assert (built.dest / "exercises/batch-scoring.toml").is_file()
+    assert not (built.dest / "exercises/batch-scoring/Dockerfile").exists()
     assert (built.dest / ".git" / "HEAD").is_file(), "a clone's .git is kept"
     assert sorted(built.release.files) == sorted(
         p.relative_to(built.dest).as_posix() for p in built.files()
