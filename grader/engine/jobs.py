@@ -6,7 +6,8 @@ a host folder that the engine can see, which a remote engine, a nested one, or D
 Desktop's VM may not share. From inside the container a read-only volume is a read-only
 bind mount. The output volume starts empty, so the engine seeds it from the image's own
 ``output_dir``, owner included (``docker run -v out:/output`` does the same): an image
-that gives its user that folder can write there, as it could in production.
+that gives its user that folder can write there, as it could in production. Podman gives
+a new volume to the container's user instead, so there the job can always write.
 
 Every container and volume carries the session's label and is removed before
 :func:`run_job` returns (and by the session's clean-up on Ctrl-C).
