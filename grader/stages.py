@@ -9,6 +9,7 @@ checks. Each hands its context to the stage's registered checks through the
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -121,25 +122,52 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
         ledger.skip(ENGINE_STAGES, "Skipped: the image did not build.")
         return
     ctx.image = ctx.build.tag
-    if ledger.pending(Needs.CONTAINER) and ledger.has_time():
-        _container_stage(ledger, ctx)
-    if ledger.pending(Needs.JOB) and ledger.has_time():
-        since = time.monotonic()
-        ledger.run(Needs.JOB, ctx)  # the job's runs: grader/checks/job.py
-        ledger.timed("run", since)
+    # The cache proof's rebuilds and the image's checks need only the built image and
+    # the engine's cache, not a running container: they run alongside the container's
+    # stages. One thread, one rebuild at a time, so a grade never holds more than one
+    # build and one container (capped at the spec's run_cpus) at once.
+    alongside = _Alongside(lambda: _image_stages(ledger, ctx), ctx.session)
+    try:
+        if ledger.pending(Needs.CONTAINER) and ledger.has_time():
+            _container_stage(ledger, ctx)
+        if ledger.pending(Needs.JOB) and ledger.has_time():
+            since = time.monotonic()
+            ledger.run(Needs.JOB, ctx)  # the job's runs: grader/checks/job.py
+            ledger.timed("run", since)
+        if ctx.never_ready is not None or ctx.spec.app is None:
+            # The app already failed its readiness wait: its own checks skip without a
+            # second wait that could only end the same way. An exercise without an [app]
+            # has no server to wait for: its checks get the image, not a container.
+            extra_stage(grade, ctx.image, None)
+        elif ledger.spec.extra_checks_path is not None and ledger.has_time():
+            _extra_on_the_app(grade, ctx)
+    except BaseException:
+        alongside.abandon()
+        raise
+    finally:
+        if ctx.container is not None:
+            ctx.session.stop_container(ctx.container)
+            ctx.container = None
+    alongside.join()
+
+
+def _image_stages(ledger: Ledger, ctx: EngineContext) -> None:
     if ledger.pending(Needs.REBUILD) and ledger.has_time():
         ledger.progress.stage("Proving the build cache (rebuilding edited copies)")
         since = time.monotonic()
         ledger.run(Needs.REBUILD, ctx)
         ledger.timed("cache", since)
     ledger.run(Needs.IMAGE, ctx)
-    if ctx.never_ready is not None or ctx.spec.app is None:
-        # The app already failed its readiness wait: its own checks skip without a
-        # second wait that could only end the same way. An exercise without an [app]
-        # has no server to wait for: its checks get the image, not a container.
-        extra_stage(grade, ctx.image, None)
-    elif ledger.spec.extra_checks_path is not None and ledger.has_time():
-        ledger.progress.stage("Running the exercise's own checks")
+
+
+def _extra_on_the_app(grade: Grading, ctx: EngineContext) -> None:
+    """The exercise's own checks, on the app the container stage left running (the
+    volume scenario's second container, or the first): they read the app as it runs,
+    after the probes, and need no fresh start of their own. Only when none is left
+    running (no container stage, or it stopped early) does one start for them."""
+    grade.ledger.progress.stage("Running the exercise's own checks")
+    assert ctx.image is not None
+    if ctx.container is None:
         started = start_and_wait(
             ctx.session,
             ctx.image,
@@ -147,13 +175,49 @@ def _build_and_use(grade: Grading, ctx: EngineContext) -> None:
             ctx.workspace,
             purpose="extra",
             environment=ctx.environment,
+            volumes=ctx.volumes,
             dockerfile=ctx.dockerfile,
         )
+        ctx.container = started.container
+    extra_stage(grade, ctx.image, ctx.container)
+
+
+class _Alongside:
+    """Work run in a thread beside the grade's main line, joined before the report.
+
+    An exception in it (an engine fault that ends the engine stages, a grader bug the
+    ledger did not catch) is raised again by :meth:`join`, in the grade's own thread. If
+    the main line fails or is interrupted, :meth:`abandon` cancels the session's builds
+    (closing a build's connection makes the engine cancel it) and waits for the thread's
+    own clean-up, so that nothing it makes outlives the session.
+    """
+
+    def __init__(self, work: Callable[[], None], session: Any) -> None:
+        self._session = session
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(work,), name="grade-alongside", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, work: Callable[[], None]) -> None:
         try:
-            extra_stage(grade, ctx.image, started.container)
-        finally:
-            if started.container is not None:
-                ctx.session.stop_container(started.container)
+            work()
+        except BaseException as exc:  # handed to the grade's thread by join()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        self._session.cancel_builds()
+        self._thread.join(timeout=ABANDON_WAIT_S)
+
+
+ABANDON_WAIT_S = 60.0
+"""How long a failed or interrupted grade waits for the work beside it to clean up."""
 
 
 def _container_stage(ledger: Ledger, ctx: EngineContext) -> None:
@@ -186,11 +250,10 @@ def _container_stage(ledger: Ledger, ctx: EngineContext) -> None:
                 Needs.CONTAINER, first.failure, "Skipped: the app never became ready."
             )
         else:
+            # Left running for the exercise's own checks; the caller stops whichever
+            # container is running at the end (the volume scenario replaces this one).
             ctx.container = first.container
-            try:
-                ledger.run(Needs.CONTAINER, ctx)
-            finally:
-                session.stop_container(first.container)
+            ledger.run(Needs.CONTAINER, ctx)
     ledger.timed("run", since)
 
 

@@ -1,6 +1,7 @@
 """The volume scenario: data the app writes under its data folder survives re-creating
 the container on the same volume. Runs last among the container checks: it stops the
-container the others probe and starts a second one."""
+container the others probe and starts a second one, which it leaves running as the
+stage's container (the exercise's own checks use it; the stage stops it)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def data_survives_recreate(ctx: EngineContext) -> Verdict:
     count_before, note = count_records(first.base_url, spec)
     session.stop_container(first)
     ctx.container = None  # gone: a check after this one must not use it
+    # A new container on the same volume is the point of the check: the data must
+    # outlive the container that wrote it.
     second = start_and_wait(
         session,
         ctx.image,
@@ -40,10 +43,8 @@ def data_survives_recreate(ctx: EngineContext) -> Verdict:
     if second.container is None:
         assert second.failure is not None
         return second.failure
-    try:
-        count_after, _ = count_records(second.container.base_url, spec)
-    finally:
-        session.stop_container(second.container)
+    ctx.container = second.container
+    count_after, _ = count_records(second.container.base_url, spec)
     return _volume_verdict(spec, sent, count_before, count_after, note)
 
 

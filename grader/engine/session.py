@@ -402,6 +402,8 @@ class EngineSession:
     run: RunId = field(default_factory=RunId.new)
     _containers: list[DockerContainer] = field(default_factory=list)
     _build_containers: set[str] = field(default_factory=set)
+    _builds: list[BuildHandle] = field(default_factory=list)
+    _builds_cancelled: bool = False
     _images: list[str] = field(default_factory=list)
     _volumes: list[str] = field(default_factory=list)
     _features: EngineFeatures | None = None
@@ -466,9 +468,13 @@ class EngineSession:
         builder: BuilderKind,
     ) -> BuildHandle:
         """Start a build of ``context_dir``; iterate the result to run it."""
+        if self._builds_cancelled:
+            raise EngineError(
+                "Not built: the grade had already stopped (its builds were cancelled)."
+            )
         if tag:
             self._images.append(tag)
-        return start_build(
+        handle = start_build(
             self,
             context_dir,
             kind=builder,
@@ -476,6 +482,15 @@ class EngineSession:
             memory_bytes=memory_bytes,
             labels=self.labels if tag else None,
         )
+        self._builds.append(handle)
+        return handle
+
+    def cancel_builds(self) -> None:
+        """Cancel every build of this session still going, from any thread (a grade that
+        failed or was interrupted while a rebuild ran beside it); none starts after this."""
+        self._builds_cancelled = True
+        for handle in list(self._builds):
+            handle.cancel()
 
     def container_cpu_seconds(self, container_id: str) -> float | None:
         """CPU time a container (e.g. a classic build step's) has used so far, or None."""

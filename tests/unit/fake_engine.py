@@ -95,6 +95,11 @@ class FakeContainer:
         self.execs.append(test)
         return self.health_command
 
+    def exec(self, command: list[str]) -> tuple[int, str]:
+        """As a slim image's non-root user answers: ``id -u`` is 1000."""
+        self.execs.append(command)
+        return (0, "1000\n") if command == ["id", "-u"] else (127, "not found")
+
 
 def _closed_port() -> int:
     """A free port on loopback: bound for a moment and closed, so connections are refused."""
@@ -140,9 +145,9 @@ class FakeBuild:
 class FakeSession:
     """Pass the instance as ``open_engine``: opening it returns itself."""
 
-    builds: list[list[dict[str, Any]]]
+    builds: list[list[dict[str, Any]] | BaseException]
     """One recorded stream per build, in the order the grade asks for them (the image,
-    then the cache proof's rebuilds)."""
+    then the cache proof's rebuilds); an exception is raised as the engine package would."""
     kind: BuilderKind = BuilderKind.BUILDKIT
     running: bool = False
     """Containers run and answer HTTP; otherwise they exit at once."""
@@ -161,6 +166,14 @@ class FakeSession:
     """Build steps use CPU (seen through the classic builder's step container)."""
     purposes: list[str] = field(default_factory=list)
     """Why each container was started (``app``, ``extra`` …), in order."""
+    stopped: list[FakeContainer] = field(default_factory=list)
+    started: list[FakeContainer] = field(default_factory=list)
+    handles: list[FakeBuild] = field(default_factory=list)
+    """Every build handle given out, in order."""
+    start_waits_for_build: int | None = None
+    """Starting a container waits until this many builds have started (a rebuild beside
+    the container's stage is then surely under way)."""
+    _build_started: threading.Condition = field(default_factory=threading.Condition)
     _servers: list[ThreadingHTTPServer] = field(default_factory=list)
 
     def __call__(self) -> FakeSession:
@@ -191,7 +204,19 @@ class FakeSession:
         return f"fake-{purpose}"
 
     def build(self, context_dir: Path, *, tag: str | None, memory_bytes: int, builder: Any) -> Any:
-        return FakeBuild(self.builds.pop(0))
+        recording = self.builds.pop(0)
+        if isinstance(recording, BaseException):
+            raise recording
+        handle = FakeBuild(recording)
+        with self._build_started:
+            self.handles.append(handle)
+            self._build_started.notify_all()
+        return handle
+
+    def cancel_builds(self) -> None:
+        self.builds = [RuntimeError("the fake's builds were cancelled")] * len(self.builds)
+        for handle in list(self.handles):
+            handle.cancel()
 
     def remove_build_containers(self) -> None:
         pass
@@ -217,6 +242,12 @@ class FakeSession:
 
     def start_container(self, image: str, **options: Any) -> FakeContainer:
         self.purposes.append(str(options.get("purpose", "")))
+        if self.start_waits_for_build is not None:
+            with self._build_started:
+                if not self._build_started.wait_for(
+                    lambda: len(self.handles) >= (self.start_waits_for_build or 0), timeout=10
+                ):
+                    raise RuntimeError("no build started beside the container's start")
         if self.start_error is not None:
             raise self.start_error
         if self.listening is not None:
@@ -226,12 +257,14 @@ class FakeSession:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
-        return FakeContainer(
+        container = FakeContainer(
             server=server, health_status=self.health_status, health_command=self.health_command
         )
+        self.started.append(container)
+        return container
 
     def stop_container(self, running: FakeContainer) -> None:
-        pass
+        self.stopped.append(running)
 
     def socket_table(self, running: FakeContainer) -> str | None:
         return running.table

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -36,30 +35,29 @@ def spec_with(**limits: float) -> ExerciseSpec:
 
 def grade_silent_build(kind: BuilderKind, *, busy: bool = False, **limits: float):  # type: ignore[no-untyped-def]
     engine = FakeSession(builds=[[*recorded(SILENT[kind]), HANG]], kind=kind, busy_steps=busy)
-    started = time.monotonic()
     report = grade_with_spec(spec_with(**limits), NEVER_ENDS, open_engine=engine)
-    builds = next(c for c in report.checks if c.id == "builds")
-    return builds, time.monotonic() - started
+    return next(c for c in report.checks if c.id == "builds")
 
 
 @pytest.mark.parametrize("kind", [BuilderKind.BUILDKIT, BuilderKind.CLASSIC])
 def test_a_silent_step_is_stopped_after_the_inactivity_window(kind: BuilderKind) -> None:
     """Is `RUN sleep 3600` stopped for its silence, long before the wall-clock limit,
     with the step and its line named?"""
-    builds, elapsed = grade_silent_build(kind, build_inactivity_s=1, build_timeout_s=600)
+    builds = grade_silent_build(kind, build_inactivity_s=1, build_timeout_s=600)
     assert builds.status is CheckStatus.FAILED
     assert "RUN sleep 3600" in builds.message
     assert "for 1 s, so it was stopped" in builds.message
     assert builds.line == 3
     assert "servers belong in CMD" in builds.hint
-    assert elapsed < 30  # loose: the wall-clock limit would take 600 s
+    # The inactivity watchdog's verdict, not the wall-clock limit's (benchmarks time it).
+    assert "build's limit" not in builds.message
 
 
 def test_with_the_classic_builder_silence_and_no_cpu_are_both_measured() -> None:
     """Does the classic builder's verdict say that the step used no CPU either, and
     BuildKit's only what it measured (the stream)?"""
-    classic, _ = grade_silent_build(BuilderKind.CLASSIC, build_inactivity_s=1)
-    buildkit, _ = grade_silent_build(BuilderKind.BUILDKIT, build_inactivity_s=1)
+    classic = grade_silent_build(BuilderKind.CLASSIC, build_inactivity_s=1)
+    buildkit = grade_silent_build(BuilderKind.BUILDKIT, build_inactivity_s=1)
     assert "produced no output and used no CPU" in classic.message
     assert "no CPU" not in buildkit.message
     assert "produced no output" in buildkit.message
@@ -68,7 +66,7 @@ def test_with_the_classic_builder_silence_and_no_cpu_are_both_measured() -> None
 def test_a_silent_but_busy_classic_step_runs_to_the_wall_clock_limit() -> None:
     """Is a step that prints nothing but uses CPU (a long compile) left alone by the
     inactivity watchdog, so that only the wall-clock limit stops it?"""
-    builds, _ = grade_silent_build(
+    builds = grade_silent_build(
         BuilderKind.CLASSIC, busy=True, build_inactivity_s=1, build_timeout_s=4
     )
     assert builds.status is CheckStatus.FAILED
