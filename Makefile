@@ -7,7 +7,7 @@ LANES := modern modern-containerd podman
 .DEFAULT_GOAL := help
 LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 
-.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons release lock bench clean-engine
+.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons gradebook release lock bench clean-engine
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -52,7 +52,16 @@ formgrader: engine ## Open JupyterLab on the course root with nbgrader's instruc
 
 lessons: $(STAMP) ## Regenerate the learner notebooks in lessons/ from solutions/ with nbgrader
 	for lesson in $(LESSON_NAMES); do $(BIN)/nbgrader generate_assignment $$lesson --force || exit 1; done
-	rm -f gradebook.db
+
+# nbgrader's autograde compares a submission with the assignment's records in gradebook.db,
+# which generate_assignment writes; a fresh clone has none. Written into a scratch release
+# folder, so lessons/ is left as committed.
+gradebook: $(STAMP) ## Write nbgrader's gradebook.db of every lesson (what `nbgrader autograde` needs), leaving lessons/ untouched
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	for lesson in $(LESSON_NAMES); do \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$lesson --force --log-level=WARN \
+	    --CourseDirectory.release_directory="$$scratch" || exit 1; \
+	done && echo "gradebook.db has the lessons: $(LESSON_NAMES)"
 
 # Said before anything is installed.
 ifeq ($(filter release,$(MAKECMDGOALS))$(DEST),release)
@@ -64,7 +73,8 @@ release: $(STAMP) ## Write the learners' template repository to DEST (no solutio
 lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml (every extra, every platform), then `make test`
 	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 -o $(LOCK)
 
-bench: engine ## Time grader check against the bare docker CLI, cold and warm, per builder; fast verdicts against their bounds
+bench: engine ## Time grader check against the bare docker CLI: warm floor and a class batch, cold, per builder; fast verdicts against their bounds
+	$(BIN)/python benchmarks/grade_vs_floor.py
 	$(BIN)/python benchmarks/grade_vs_docker.py
 	$(BIN)/python benchmarks/builders.py
 	$(BIN)/python benchmarks/verdict_times.py

@@ -133,4 +133,5 @@ def lessons(args: argparse.Namespace) -> int:
     ):
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    return 0
+    # A missing notebook is the learner's 0; nbgrader failing on a lesson is a fault.
+    return 2 if any(g.faulted for g in grades) else 0

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.errors import GraderError, SubmissionError
@@ -28,6 +28,16 @@ class LessonGrade:
     lesson: str
     score: float
     max_score: float
+    note: str = ""
+    """Why the lesson scored what it did when it was not autograded: its notebook was
+    missing (0 points), or nbgrader failed on it (a fault: the lesson is graded again)."""
+
+    @property
+    def faulted(self) -> bool:
+        return self.note.startswith(NBGRADER_FAILED)
+
+
+NBGRADER_FAILED = "nbgrader could not grade it"
 
 
 def run_nbgrader(course: Path, *args: str) -> None:
@@ -64,35 +74,55 @@ def grade_lessons(
     with tempfile.TemporaryDirectory(prefix="grader-lessons-") as tmp:
         work = Path(tmp)
         shutil.copy(course / "nbgrader_config.py", work)
+        notes: dict[str, str] = {}
+        run_nbgrader(work, "db", "student", "add", student)
         for lesson in lessons:
             shutil.copytree(course / "solutions" / lesson, work / "solutions" / lesson)
             run_nbgrader(work, "generate_assignment", lesson, "--force")
+            expected = sorted(p.name for p in (course / "solutions" / lesson).glob("*.ipynb"))
+            handed_in = [n for n in expected if (learner_lessons / lesson / n).is_file()]
+            if not handed_in:
+                # One lesson without its notebook scores 0 (nbgrader's export gives an
+                # assignment with no submission 0 points); the others are still graded.
+                notes[lesson] = f"{', '.join(expected)} is missing from {lesson}/: 0 points"
+                continue
             submitted = work / "submitted" / student / lesson
             submitted.mkdir(parents=True)
-            for notebook in (learner_lessons / lesson).glob("*.ipynb"):
-                shutil.copy(notebook, submitted / notebook.name)
-            run_nbgrader(work, "autograde", lesson, "--student", student, "--force")
-            run_nbgrader(work, "generate_feedback", lesson, "--student", student, "--force")
+            for name in handed_in:
+                shutil.copy(learner_lessons / lesson / name, submitted / name)
+            try:
+                run_nbgrader(work, "autograde", lesson, "--student", student, "--force")
+                run_nbgrader(work, "generate_feedback", lesson, "--student", student, "--force")
+            except GraderError as exc:
+                notes[lesson] = f"{NBGRADER_FAILED}: {exc.message}"
         run_nbgrader(work, "export", "--to", "grades.csv")
         shutil.copy(work / "grades.csv", reports / "grades.csv")
-        if (work / "feedback").exists():
+        if (work / "feedback" / student).exists():
             shutil.copytree(work / "feedback" / student, reports / "feedback", dirs_exist_ok=True)
         with (work / "grades.csv").open() as handle:
             grades = [
-                LessonGrade(row["assignment"], float(row["score"]), float(row["max_score"]))
+                LessonGrade(
+                    row["assignment"],
+                    float(row["score"] or 0),
+                    float(row["max_score"] or 0),
+                    notes.get(row["assignment"], ""),
+                )
                 for row in csv.DictReader(handle)
                 if row["student_id"] == student
             ]
     (reports / "lessons.json").write_text(
-        json.dumps([grade.__dict__ for grade in grades], indent=2) + "\n"
+        json.dumps([asdict(grade) for grade in grades], indent=2) + "\n"
     )
     (reports / "lessons.md").write_text(render_lessons_markdown(grades))
     return grades
 
 
 def render_lessons_markdown(grades: list[LessonGrade]) -> str:
-    lines = ["## Lessons (nbgrader)", "", "| Lesson | Points |", "|---|---:|"]
-    lines += [f"| {g.lesson} | {g.score:g}/{g.max_score:g} |" for g in grades]
+    lines = ["## Lessons (nbgrader)", "", "| Lesson | Points | Note |", "|---|---:|---|"]
+    lines += [
+        f"| {g.lesson} | {g.score:g}/{g.max_score:g} | {g.note.splitlines()[0] if g.note else ''} |"
+        for g in grades
+    ]
     total, most = sum(g.score for g in grades), sum(g.max_score for g in grades)
     lines += [
         f"| **Total** | **{total:g}/{most:g}** |",
