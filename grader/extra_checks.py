@@ -8,8 +8,9 @@ carries its id, title and points in a marker::
     def test_openapi_title(http):
         assert http.get("/openapi.json").json()["info"]["title"] == "Iris species classifier"
 
-Fixtures: ``image`` (the built image's tag), ``app_url`` (base URL of a running container
-of it), ``http`` (an httpx client on that URL, with the API key header), ``container``
+Fixtures: ``image`` (the built image's tag), ``app_url`` (base URL of the running app:
+the container the built-in checks probed, or the volume scenario's second one, so it has
+served their requests and its log holds their predictions), ``http`` (an httpx client on that URL, with the API key header), ``container``
 (a :class:`~grader.engine.RunningContainer`, for ``.exec([...])`` and ``.logs()``),
 ``build_log`` (:class:`~grader.build_stream.BuildLog`, with per-step cache data),
 ``dockerfile`` (:class:`~grader.dockerfile.Dockerfile`) and ``spec``. Results appear in
