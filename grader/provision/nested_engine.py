@@ -56,6 +56,7 @@ Traps measured on this host (Debian 12, Engine 20.10, cgroup v1, kernel 6.x):
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -866,7 +867,33 @@ def _give_python_image(
 # --- the root filesystem and its image -----------------------------------------------------
 
 
+@contextlib.contextmanager
+def _family_lock(family: Family, say: Callable[[str], None]) -> Iterator[None]:
+    """One process at a time makes a family's root filesystem and image: the overlay2 and
+    containerd lanes start side by side and need the same one (cold, both would
+    debootstrap it into the same file)."""
+    lock_path = rootfs_tarball(family).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"Waiting for another process making the {family} engine's image …")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _ensure_engine_image(
+    host: EngineClient, family: Family, clock: _Clock, say: Callable[[str], None]
+) -> None:
+    with _family_lock(family, say):
+        _ensure_engine_image_locked(host, family, clock, say)
+
+
+def _ensure_engine_image_locked(
     host: EngineClient, family: Family, clock: _Clock, say: Callable[[str], None]
 ) -> None:
     reference = f"docker-ml-course/nested-{family}:{SUITE}"
@@ -943,7 +970,7 @@ def _debootstrap(tarball: Path, family: Family, say: Callable[[str], None]) -> N
                     hint=f"Check that {mirror} serves {SUITE} (GRADER_DEBIAN_MIRROR overrides it).",
                 )
             _tidy_rootfs(rootfs)
-            partial = tarball.with_suffix(".partial")
+            partial = tarball.with_suffix(f".{os.getpid()}.partial")
             try:
                 subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
                 partial.replace(tarball)

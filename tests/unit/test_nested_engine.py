@@ -332,3 +332,49 @@ def test_purge_keeps_an_image_the_other_flavour_uses() -> None:
             ]
         }
     ]
+
+
+def test_two_lanes_starting_at_once_make_the_engine_image_one_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the overlay2 and containerd lanes start side by side on a cold cache, does the
+    second wait (and say so) until the first has made the shared root filesystem, rather
+    than debootstrap into the same file at the same time?"""
+    import threading
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    events: list[str] = []
+    first_inside, release_first = threading.Event(), threading.Event()
+
+    def make_image(host: Any, family: str, clock: Any, say: Any) -> None:
+        name = threading.current_thread().name
+        events.append(f"{name} starts")
+        if name == "first":
+            first_inside.set()
+            release_first.wait(timeout=30)
+        events.append(f"{name} ends")
+
+    monkeypatch.setattr(nested_engine, "_ensure_engine_image_locked", make_image)
+    said: list[str] = []
+
+    def lane(name: str) -> threading.Thread:
+        return threading.Thread(
+            name=name,
+            target=nested_engine._ensure_engine_image,
+            args=(None, "docker", None, said.append),
+        )
+
+    first, second = lane("first"), lane("second")
+    first.start()
+    assert first_inside.wait(timeout=30)
+    second.start()
+    # The second lane is now blocked on the lock; let the first finish.
+    for _ in range(300):
+        if said:
+            break
+        threading.Event().wait(0.01)
+    release_first.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert events == ["first starts", "first ends", "second starts", "second ends"]
+    assert any("Waiting for another process" in line for line in said)
