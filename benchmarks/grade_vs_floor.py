@@ -1,9 +1,12 @@
 """A warm grade, and a class's batch, against the bare docker CLI's floor, side by side.
 
 The floor is the least work that gives the grade's engine verdicts with plain ``docker``
-commands: build, run, wait for /health, POST /predict, remove the container, rebuild an
-app-edited copy, and rebuild a requirements-edited copy stopped as soon as its install
-step starts (that is all the cache proof needs to know). Both use the builder the grader
+commands: build, run on a named volume, wait for /health, POST /predict, remove the
+container, run a second one on the same volume until /health answers and read the
+prediction count (the volume scenario), rebuild an app-edited copy, and rebuild a
+requirements-edited copy stopped as soon as its install step starts (that is all the
+cache proof needs to know). The reference solution's .dockerignore keeps .env out of the
+build context, so its grade needs no ``docker save`` either. Both use the builder the grader
 picks on this engine, and the reference solution, whose layers are warm after a first
 round of each (not timed).
 
@@ -94,10 +97,8 @@ class Cli:
         process.wait()
 
 
-def floor(cli: Cli, project: Path, image: str) -> float:
-    began = time.perf_counter()
-    cli("build", "-q", "--label", LABEL, "-t", image, ".", cwd=project)
-    name = f"{image}-run"
+def _serve(cli: Cli, image: str, name: str, volume: str) -> str:
+    """Start the app on the named volume and wait for /health; its URL."""
     cli(
         "run",
         "-d",
@@ -107,22 +108,40 @@ def floor(cli: Cli, project: Path, image: str) -> float:
         LABEL,
         "-e",
         "API_KEY=k",
+        "-v",
+        f"{volume}:/data",
         "-p",
         "127.0.0.1::8000",
         image,
     )
+    url = "http://127.0.0.1:" + cli("port", name, "8000/tcp").split(":")[-1]
+    for _ in range(400):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{image} never answered /health")
+
+
+def floor(cli: Cli, project: Path, image: str) -> float:
+    began = time.perf_counter()
+    cli("build", "-q", "--label", LABEL, "-t", image, ".", cwd=project)
+    volume = cli("volume", "create", "--label", LABEL)
     try:
-        url = "http://127.0.0.1:" + cli("port", name, "8000/tcp").split(":")[-1]
-        for _ in range(400):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        url = _serve(cli, image, f"{image}-run", volume)
         httpx.post(f"{url}/predict", json=FLOWER, headers={"X-API-Key": "k"}).raise_for_status()
+        cli("rm", "-f", f"{image}-run")
+        # The volume scenario: a new container on the same volume still sees the log.
+        url = _serve(cli, image, f"{image}-again", volume)
+        httpx.get(f"{url}/predictions/count", headers={"X-API-Key": "k"})
+        cli("rm", "-f", f"{image}-again")
     finally:
-        cli("rm", "-f", "-v", name)
+        subprocess.run(
+            ["docker", "rm", "-f", f"{image}-run", f"{image}-again"], capture_output=True
+        )
+        subprocess.run(["docker", "volume", "rm", volume], capture_output=True)
     token = uuid.uuid4().hex
     app_edit = project.parent / f"{project.name}-app-edit"
     shutil.copytree(project, app_edit, dirs_exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Protocol, TextIO
 
@@ -45,15 +46,22 @@ class PlainProgress:
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
+        # The cache proof's rebuilds report from their own thread: one line at a time.
+        self._lock = threading.Lock()
+
+    def _line(self, text: str) -> None:
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def stage(self, title: str) -> None:
-        print(f"[grader] {title}", file=self.stream, flush=True)
+        self._line(f"[grader] {title}")
 
     def build_event(self, event: StepEvent) -> None:
         if event.kind == "done":
-            print(_step_line(event), file=self.stream, flush=True)
+            self._line(_step_line(event))
         elif event.kind == "error":
-            print(f"  build failed: {event.text[:300]}", file=self.stream, flush=True)
+            self._line(f"  build failed: {event.text[:300]}")
 
     def close(self) -> None:
         pass

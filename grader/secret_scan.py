@@ -368,12 +368,17 @@ def scan_for_canary(
     canary: str,
     dockerfile: Dockerfile | None = None,
     base_image: str | None = None,
+    *,
+    canary_sent: bool = True,
 ) -> Verdict:
     """Look for ``canary`` in the image's metadata, then in every layer it did not inherit.
 
     ``dockerfile`` lets a finding name the line that added the secret; ``base_image``
     (the FROM image) lets its layers be skipped: they were made before the canary
-    existed. Engine faults while saving the image raise EngineError.
+    existed. ``canary_sent=False`` says the build context left the canary's file out
+    (``.dockerignore``): the engine never had the secret, so no layer can hold it and
+    the image is not saved (``docker save`` of a few hundred MB is most of a warm
+    grade). Engine faults while saving the image raise EngineError.
     """
     metadata = json.dumps(session.image_attrs(image)) + json.dumps(session.image_history(image))
     if canary in metadata:
@@ -382,6 +387,12 @@ def scan_for_canary(
             "anyone with the image can read it with `docker history` or `docker inspect`.",
             "Never pass secrets with ENV, ARG or LABEL; give them at run time with "
             "`docker run --env-file .env`.",
+        )
+    if not canary_sent:
+        return Verdict.passed(
+            "The .env holding a planted canary secret was never sent to the engine "
+            "(.dockerignore keeps it out of the build context), so no layer can hold it; "
+            "it is not in the image's metadata either."
         )
     base = read_base_image(session, base_image) if base_image else None
     with tempfile.TemporaryDirectory(prefix="grader-save-") as folder:

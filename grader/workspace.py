@@ -23,6 +23,8 @@ from grader.spec import ExerciseSpec
 
 __all__ = ["Workspace", "prepare_workspace"]
 
+CANARY_FILE = ".env"
+"""The file of the build context that holds the planted canary secret."""
 SKIPPED_NAMES = frozenset({".git", ".env", ".venv", "__pycache__", ".ipynb_checkpoints"})
 
 
@@ -79,7 +81,7 @@ def prepare_workspace(spec: ExerciseSpec, submission: Path) -> Workspace:
     workspace = Workspace(path=context, canary=f"canary-{uuid.uuid4().hex}")
     try:
         _overlay(spec, submission.resolve(), context, workspace)
-        (context / ".env").write_text(
+        (context / CANARY_FILE).write_text(
             f"# Planted by the grader: this value must never appear in the image.\n"
             f"{spec.canary_variable}={workspace.canary}\n"
         )

@@ -518,6 +518,48 @@ def test_an_engine_fault_while_saving_is_an_engine_error(tmp_path: Path) -> None
         scan_for_canary(session_for(None, fail=True), "graded", CANARY)
 
 
+def test_a_context_without_the_env_file_needs_no_save() -> None:
+    """When .dockerignore kept .env (the canary's file) out of the build context, is the
+    check passed without `docker save` (the engine never had the secret)?"""
+    verdict = scan_for_canary(session_for(None, fail=True), "graded", CANARY, canary_sent=False)
+    assert verdict.status is CheckStatus.PASSED
+    assert "never sent to the engine" in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("dockerignore", "sent"),
+    [(".env\n", False), ("*.md\n", True), (".env\n!.env\n", True)],
+    ids=["env-ignored", "env-sent", "env-re-included"],
+)
+def test_the_check_asks_the_build_context_whether_the_canary_went(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerignore: str, sent: bool
+) -> None:
+    """Does `secret_not_in_image` skip the layer scan exactly when the context the build
+    sends (read as `docker build` reads .dockerignore) leaves .env out?"""
+    from types import SimpleNamespace
+
+    from grader.checks import secrets
+
+    (tmp_path / ".env").write_text(f"API_KEY={CANARY}\n")
+    (tmp_path / ".dockerignore").write_text(dockerignore)
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    calls: list[bool] = []
+
+    def scan(*_args: object, canary_sent: bool, **_options: object) -> object:
+        calls.append(canary_sent)
+        return None
+
+    monkeypatch.setattr(secrets, "scan_for_canary", scan)
+    ctx = SimpleNamespace(
+        image="graded",
+        session=None,
+        workspace=SimpleNamespace(path=tmp_path, canary=CANARY),
+        dockerfile=parse(DOCKERFILE),
+    )
+    secrets.secret_not_in_image.run(ctx)  # type: ignore[arg-type]
+    assert calls == [sent]
+
+
 def test_a_file_deleted_before_it_was_added_is_not_called_deleted(tmp_path: Path) -> None:
     """Does a whiteout in an earlier layer than the secret's (rm, then COPY again) leave
     the message free of the "deleted in a later layer" claim?"""
