@@ -7,10 +7,12 @@ LANES := modern modern-containerd podman
 .DEFAULT_GOAL := help
 LESSON_NAMES := $(notdir $(wildcard solutions/[0-9][0-9]-*))
 
-.PHONY: help grade test test-lanes test-fast lint format engine browser lab formgrader lessons gradebook release lock bench clean-engine
+.PHONY: help install grade test test-lanes test-fast lint format engine browser lab formgrader lessons gradebook release lock bench clean-engine
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Install the course into .venv and nothing else (no engine: e.g. to merge a class's shards)
 
 grade: engine ## Grade the reference solution of the model-api exercise and print the feedback
 	$(BIN)/grader check solutions/model-api --exercise model-api

@@ -8,6 +8,10 @@ engine or the grader) is retried on the next run, and ``--force`` regrades all.
 ``OUT/canvas.csv`` and ``OUT/moodle.csv`` hold the same grades the way those LMSs import
 them (see :mod:`grader.report.lms_gradebook`). One student's failure is recorded and the
 batch goes on, as nbgrader's converters do.
+
+With a shard (``--shard I/N``) only that share of the class is graded, and ``OUT/shard.json``
+says which, once it is done; ``grader batch-merge`` joins the shards' folders
+(:mod:`grader.shards`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from grader.errors import Fault, FaultKind
 from grader.report import lms_gradebook, markdown
 from grader.report.json import dumps
 from grader.results import GradeReport
+from grader.shards import MANIFEST, Shard, ShardManifest, select
 from grader.spec import ExerciseSpec
 
 __all__ = [
@@ -55,6 +60,10 @@ class BatchResult:
     csv_path: Path
     lms_csv_paths: tuple[Path, ...] = ()
     """The same grades for Canvas and Moodle to import (``canvas.csv``, ``moodle.csv``)."""
+    shard: Shard | None = None
+    """The share of the class graded (None: all of it)."""
+    class_size: int = 0
+    """How many students the whole class has (a shard grades some of them)."""
 
 
 def discover_students(submissions: Path) -> dict[str, Path]:
@@ -159,10 +168,17 @@ def grade_class(
     workers: int = 2,
     force: bool = False,
     show_progress: bool = True,
+    shard: Shard | None = None,
     on_done: Callable[[str, str], None] = lambda _student, _outcome: None,
 ) -> BatchResult:
-    students = discover_students(submissions)
+    """Grade every student in ``submissions`` (or ``shard``'s share of them) into ``out``."""
+    everyone = discover_students(submissions)
+    mine = everyone if shard is None else select(everyone, shard)
+    students = {student: everyone[student] for student in mine}
     out.mkdir(parents=True, exist_ok=True)
+    # Written last, once the shard is graded: a manifest left from an earlier run of this
+    # folder must not vouch for this one before it is done.
+    (out / MANIFEST).unlink(missing_ok=True)
     done = set() if force else {s for s in students if _graded_before(out / f"{s}.json")}
     todo = [s for s in students if s not in done]
     graded: list[str] = []
@@ -209,7 +225,9 @@ def grade_class(
     reports = read_reports(out, students)
     csv_path = write_csv(out, reports, spec)
     lms_csv_paths = write_lms_csvs(out, reports, spec)
-    return BatchResult(graded, sorted(done), failed, csv_path, lms_csv_paths)
+    if shard is not None:
+        ShardManifest.of(shard, spec.name, everyone).write(out)
+    return BatchResult(graded, sorted(done), failed, csv_path, lms_csv_paths, shard, len(everyone))
 
 
 def _read_report(path: Path) -> GradeReport:

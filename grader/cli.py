@@ -12,8 +12,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.errors import GraderError, GradingInterrupted
+
+if TYPE_CHECKING:
+    from grader.shards import Shard
 
 EXIT_OK, EXIT_ERROR = 0, 2
 EXIT_STATUS = (
@@ -95,6 +99,37 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="regrade students graded before")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.add_argument(
+        "--merge-nbgrader",
+        type=Path,
+        metavar="CSV",
+        help="join the grades with this `nbgrader export` CSV into OUT/gradebook.csv",
+    )
+    batch.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="grade only the I-th of N shares of the class (the same on every machine) and "
+        "write OUT/shard.json; `grader batch-merge` joins the N folders",
+    )
+
+    batch_merge = commands.add_parser(
+        "batch-merge",
+        help="merge the folders of `grader batch --shard I/N`, I = 1…N, into one",
+        description="Check that the folders are the N shards of one class and one exercise, "
+        "then write what `grader batch` of the whole class writes: each student's feedback, "
+        "grades.csv, canvas.csv, moodle.csv, and summary.md, the class at a glance.",
+        epilog="exit status: 0 merged; 2 refused (a shard missing, of another exercise or "
+        "class, or a student graded differently twice: nothing written), or merged with "
+        "students the grader could not grade, as `grader batch` would",
+    )
+    batch_merge.add_argument(
+        "shards", type=Path, nargs="+", metavar="SHARD_FOLDER", help="each shard's --out folder"
+    )
+    batch_merge.add_argument(
+        "--out", type=Path, required=True, help="the merged feedback folder (a new one)"
+    )
+    batch_merge.add_argument("--course", type=Path, help="the course folder holding exercises/")
+    batch_merge.add_argument(
         "--merge-nbgrader",
         type=Path,
         metavar="CSV",
@@ -201,6 +236,15 @@ def _positive(text: str) -> int:
     return number
 
 
+def _shard(text: str) -> Shard:
+    from grader.shards import Shard
+
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, before any grading, what would fail only after it (argparse's way: usage,
     the reason, exit 2)."""
@@ -220,11 +264,11 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                 f"{args.submissions} holds no student folders: put each student's submission "
                 "in a folder of its own (GitHub Classroom's and nbgrader's layout)"
             )
-        if args.merge_nbgrader is not None:
-            from grader.batch import nbgrader_csv_problem
+    if args.command in {"batch", "batch-merge"} and args.merge_nbgrader is not None:
+        from grader.batch import nbgrader_csv_problem
 
-            if problem := nbgrader_csv_problem(args.merge_nbgrader):
-                parser.error(f"--merge-nbgrader {args.merge_nbgrader}: {problem}")
+        if problem := nbgrader_csv_problem(args.merge_nbgrader):
+            parser.error(f"--merge-nbgrader {args.merge_nbgrader}: {problem}")
 
 
 def _raise_on_sigterm() -> None:
@@ -244,9 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _engine(args)
         if args.command == "release":
             return _release(args)
-        from grader.commands import batch, check, lessons
+        from grader.commands import batch, batch_merge, check, lessons
 
-        return {"batch": batch, "check": check, "lessons": lessons}[args.command](args)
+        command = {"batch": batch, "batch-merge": batch_merge, "check": check, "lessons": lessons}
+        return command[args.command](args)
     except KeyboardInterrupt:
         print("grader: interrupted; everything it created was removed.", file=sys.stderr)
         return 130

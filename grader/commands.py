@@ -16,7 +16,7 @@ from grader.progress import progress_for
 from grader.report import FORMATS, classroom, github, render, terminal
 from grader.results import GradeReport
 
-__all__ = ["batch", "check", "lessons"]
+__all__ = ["batch", "batch_merge", "check", "lessons"]
 
 
 def _write_reports(report: GradeReport, folder: Path) -> None:
@@ -98,7 +98,20 @@ def batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         force=args.force,
         show_progress=not args.no_progress,
+        shard=args.shard,
     )
+    if result.shard is not None:
+        share = len(result.graded) + len(result.resumed) + len(result.failed)
+        print(
+            f"Shard {result.shard}: {share} of the class's {result.class_size} students"
+            + (
+                f" (none: fewer students than {result.shard.count} shards; not an error, "
+                "its empty folder merges like the others)"
+                if not share
+                else ""
+            )
+            + f"; {out / 'shard.json'} says which, for `grader batch-merge`."
+        )
     print(
         f"Graded {len(result.graded)} students, kept {len(result.resumed)} from an earlier run"
         + (
@@ -115,6 +128,32 @@ def batch(args: argparse.Namespace) -> int:
     )
     if args.merge_nbgrader is not None:
         merged = merge_gradebooks(result.csv_path, args.merge_nbgrader, out / "gradebook.csv")
+        print(f"Merged with {args.merge_nbgrader}: {merged}.")
+    return 2 if result.failed else 0
+
+
+def batch_merge(args: argparse.Namespace) -> int:
+    """Merge shard folders; exit 2, as `grader batch` does, when a student was not graded."""
+    from grader.batch import merge_gradebooks
+    from grader.shards import merge_shards
+
+    result = merge_shards(args.shards, args.out, course=args.course)
+    print(
+        f"Merged {result.shards} shards of {result.exercise}: {len(result.students)} students"
+        + (
+            f", {len(result.failed)} of whom could not be graded ({', '.join(result.failed)}): "
+            "grade their shards again"
+            if result.failed
+            else ""
+        )
+        + f". Feedback in {result.out}/, grades in {result.csv_path} (for Canvas and Moodle: "
+        f"{', '.join(p.name for p in result.lms_csv_paths)}; the class at a glance: "
+        f"{result.summary_path.name})."
+    )
+    if args.merge_nbgrader is not None:
+        merged = merge_gradebooks(
+            result.csv_path, args.merge_nbgrader, result.out / "gradebook.csv"
+        )
         print(f"Merged with {args.merge_nbgrader}: {merged}.")
     return 2 if result.failed else 0
 

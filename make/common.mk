@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS := app,lessons,dev
+# (EXTRAS= installs the grader alone: what grading a class's exercises needs.)
 # nbgrader runs `alembic` and `jupyter` from PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -21,7 +22,7 @@ LOCK := requirements.lock
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint $(LOCK) -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --constraint $(LOCK) -e ".$(if $(EXTRAS),[$(EXTRAS)])"
 	@touch $(STAMP)
 
 engine: $(STAMP) ## Make sure a Docker engine answers and python:3.11-slim exists (installs/starts them if needed)
