@@ -18,6 +18,7 @@ SUFFIX = {
     "json": "json",
     "markdown": "md",
     "junit": "xml",
+    "html": "html",
     "gradescope": "gradescope.json",
     "prairielearn": "prairielearn.json",
     "classroom": "classroom.json",
