@@ -12,15 +12,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from grader.build import step_line
+from grader.build import step_results
 from grader.checks.base import Verdict
+from grader.checks.dockerfile_rules import dependency_install_step
 from grader.checks.registry import CHECKS
 from grader.checks.runner import ENGINE_STAGES, Ledger
 from grader.engine import EngineSession
 from grader.engine.builders import BuilderChoice
 from grader.errors import GradingInterrupted, fault_of
 from grader.progress import Progress, QuietProgress
-from grader.results import GradeReport
+from grader.results import BuildStepResult, GradeReport
 from grader.spec import ExerciseSpec, find_exercise
 from grader.stages import Grading, OpenEngine, engine_stages, extra_stage, files_and_static
 from grader.workspace import prepare_workspace
@@ -88,19 +89,18 @@ def _report(grade: Grading, submission: Path) -> GradeReport:
         for c in spec.checks
     ]
     checks += [e.verdict.result(e.id, e.title, e.points, e.required) for e in grade.extra or []]
-    build = grade.engine.build if grade.engine is not None else None
-    steps = (
-        [s.to_dict(step_line(grade.engine.dockerfile, s)) for s in build.log.steps]
-        if grade.engine and build
-        else []
-    )
+    steps: tuple[BuildStepResult, ...] = ()
+    if grade.engine is not None and grade.engine.build is not None:
+        dockerfile = grade.engine.dockerfile
+        install = dependency_install_step(dockerfile, spec.dependency_file)
+        steps = step_results(grade.engine.build.log, dockerfile, install)
     return GradeReport(
         exercise=spec.name,
         title=spec.title,
         submission=str(submission),
         checks=tuple(checks),
         timings=ledger.timings,
-        build_steps=tuple(steps),
+        build_steps=steps,
         engine=grade.engine_name,
         builder=grade.builder_name,
         fault=fault.reason if fault else "",

@@ -6,8 +6,9 @@ engine or the grader) is retried on the next run, and ``--force`` regrades all.
 ``OUT/grades.csv`` has one row per student with the columns of ``nbgrader export``
 (``student_id, assignment, score, max_score``) followed by each check's points; beside it,
 ``OUT/canvas.csv`` and ``OUT/moodle.csv`` hold the same grades the way those LMSs import
-them (see :mod:`grader.report.lms_gradebook`). One student's failure is recorded and the
-batch goes on, as nbgrader's converters do.
+them (see :mod:`grader.report.lms_gradebook`), and ``OUT/overview.html`` shows the class
+at a glance: scores and each check's pass rate (:mod:`grader.report.class_overview`). One
+student's failure is recorded and the batch goes on, as nbgrader's converters do.
 
 With a shard (``--shard I/N``) only that share of the class is graded, and ``OUT/shard.json``
 says which, once it is done; ``grader batch-merge`` joins the shards' folders
@@ -30,7 +31,7 @@ from pathlib import Path
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader.errors import Fault, FaultKind
-from grader.report import lms_gradebook, markdown
+from grader.report import class_overview, lms_gradebook, markdown
 from grader.report.json import dumps
 from grader.results import GradeReport
 from grader.shards import MANIFEST, Shard, ShardManifest, select
@@ -44,6 +45,7 @@ __all__ = [
     "read_reports",
     "write_csv",
     "write_lms_csvs",
+    "write_overview",
 ]
 
 NBGRADER_COLUMNS = ["student_id", "assignment", "score", "max_score"]
@@ -64,6 +66,8 @@ class BatchResult:
     """The share of the class graded (None: all of it)."""
     class_size: int = 0
     """How many students the whole class has (a shard grades some of them)."""
+    overview_path: Path | None = None
+    """``overview.html``: the class's scores and each check's pass rate, for a browser."""
 
 
 def discover_students(submissions: Path) -> dict[str, Path]:
@@ -225,9 +229,12 @@ def grade_class(
     reports = read_reports(out, students)
     csv_path = write_csv(out, reports, spec)
     lms_csv_paths = write_lms_csvs(out, reports, spec)
+    overview_path = write_overview(out, reports, spec)
     if shard is not None:
         ShardManifest.of(shard, spec.name, everyone).write(out)
-    return BatchResult(graded, sorted(done), failed, csv_path, lms_csv_paths, shard, len(everyone))
+    return BatchResult(
+        graded, sorted(done), failed, csv_path, lms_csv_paths, shard, len(everyone), overview_path
+    )
 
 
 def _read_report(path: Path) -> GradeReport:
@@ -274,6 +281,17 @@ def write_lms_csvs(
     canvas.write_text(lms_gradebook.render_canvas(reports, spec.title), encoding="utf-8")
     moodle.write_text(lms_gradebook.render_moodle(reports, spec.title), encoding="utf-8")
     return canvas, moodle
+
+
+def write_overview(out: Path, reports: Mapping[str, GradeReport], spec: ExerciseSpec) -> Path:
+    """``OUT/overview.html``: the class at a glance, the checks in the spec's order."""
+    path = out / "overview.html"
+    check_order = [c.id for c in spec.checks]
+    path.write_text(
+        class_overview.render(reports, title=spec.title, check_order=check_order),
+        encoding="utf-8",
+    )
+    return path
 
 
 def nbgrader_csv_problem(path: Path) -> str:

@@ -16,9 +16,17 @@ from grader.dockerfile import Dockerfile, Instruction
 from grader.engine import EngineSession
 from grader.engine.builders import BuilderKind, BuildHandle
 from grader.errors import SubmissionError
+from grader.results import BuildStepResult
 from grader.spec import Limits, MiB
 
-__all__ = ["BuildOutcome", "BuildStop", "instruction_of", "run_build", "stream_build"]
+__all__ = [
+    "BuildOutcome",
+    "BuildStop",
+    "instruction_of",
+    "run_build",
+    "step_results",
+    "stream_build",
+]
 
 
 @dataclass
@@ -305,6 +313,30 @@ def step_line(dockerfile: Dockerfile, step: BuildStep) -> int | None:
     """The learner's line of a build step."""
     instruction = instruction_of(dockerfile, step)
     return instruction.line if instruction else None
+
+
+def step_results(
+    log: BuildLog, dockerfile: Dockerfile, install: Instruction | None
+) -> tuple[BuildStepResult, ...]:
+    """The build's steps for the report; ``install`` is the dependency install the cache
+    proof watches (its step is marked, matched to the learner's line the same way)."""
+    results = []
+    for step in log.steps:
+        instruction = instruction_of(dockerfile, step)
+        started = log.started_offset(step)
+        results.append(
+            BuildStepResult(
+                step=step.number,
+                instruction=step.instruction,
+                stage=step.stage,
+                line=instruction.line if instruction else None,
+                cached=step.cached,
+                seconds=round(step.seconds, 2),
+                started=round(started, 2) if started is not None else None,
+                install=install is not None and instruction == install,
+            )
+        )
+    return tuple(results)
 
 
 # Templates: `{base_image}` and `{dependency_file}` are the exercise's.

@@ -90,7 +90,11 @@ class BuildStep:
     executed: bool = False
     """True when the step ran (`` ---> Running in``; BuildKit: started, not cached)."""
     started_at: float = 0.0
+    """When the grader saw the step start (its monotonic clock)."""
     seconds: float = 0.0
+    engine_started: float | None = None
+    """BuildKit: when the engine started the vertex (seconds since the epoch, the engine's
+    clock; a cached vertex has one too). None with the classic builder."""
     layer_id: str | None = None
     error: str = ""
     """BuildKit's error for this step, when it failed."""
@@ -118,16 +122,6 @@ class BuildStep:
         if self.stage is None and not self.key_is_vertex:
             return f"Step {self.number}/{self.total}"
         return f"[{self.stage + ' ' if self.stage else ''}{self.number}/{self.total}]"
-
-    def to_dict(self, line: int | None = None) -> dict[str, Any]:
-        return {
-            "step": self.number,
-            "stage": self.stage,
-            "instruction": self.instruction,
-            "line": line,
-            "cached": self.cached,
-            "seconds": round(self.seconds, 2),
-        }
 
 
 @dataclass(frozen=True)
@@ -288,6 +282,8 @@ class BuildLog:
             step.started_at = now
             self._last_started = step
             events += [StepEvent("start", step), StepEvent("running", step)]
+        if vertex.started is not None and step.engine_started is None:
+            step.engine_started = vertex.started
         if vertex.error and not step.error:
             step.error = vertex.error
         if vertex.completed is not None and vertex.started is not None and not step.cached:
@@ -361,6 +357,21 @@ class BuildLog:
                 step.executed = True
                 events.append(StepEvent("running", step))
         return [*events, StepEvent("output", step, line)] if line.strip() else events
+
+    def started_offset(self, step: BuildStep) -> float | None:
+        """Seconds from the first step's start to ``step``'s, for a timeline.
+
+        BuildKit's are the engine's own vertex start times (steps of different stages can
+        overlap); the classic builder's (and buildah's) are when each ``Step N/M`` line
+        arrived, so the steps follow one another. None when BuildKit gave no start time
+        for the step (it never started).
+        """
+        if self.builder == "buildkit":
+            starts = [s.engine_started for s in self.steps if s.engine_started is not None]
+            if step.engine_started is None:
+                return None
+            return max(0.0, step.engine_started - min(starts))
+        return max(0.0, step.started_at - min(s.started_at for s in self.steps))
 
     def new_layer_ids(self) -> list[str]:
         """Layers this build made rather than reused (for cleaning up probe builds)."""

@@ -125,6 +125,7 @@ def batch(args: argparse.Namespace) -> int:
             if result.lms_csv_paths
             else "."
         )
+        + (f" Class overview: {result.overview_path}." if result.overview_path else "")
     )
     if args.merge_nbgrader is not None:
         merged = merge_gradebooks(result.csv_path, args.merge_nbgrader, out / "gradebook.csv")

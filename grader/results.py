@@ -8,7 +8,7 @@ from typing import Any
 
 from grader.errors import Fault, FaultKind, fault_of
 
-__all__ = ["CheckResult", "CheckStatus", "Finding", "GradeReport"]
+__all__ = ["BuildStepResult", "CheckResult", "CheckStatus", "Finding", "GradeReport"]
 
 
 class CheckStatus(enum.StrEnum):
@@ -73,6 +73,36 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class BuildStepResult:
+    """One step of the graded build, as the builder reported it: a bar of the timeline."""
+
+    step: int
+    """The builder's step number (BuildKit counts within a stage, the classic builder
+    every instruction of the file)."""
+    instruction: str
+    """The instruction as the builder printed it, e.g. ``RUN pip install …``."""
+    stage: str | None = None
+    """BuildKit's stage label (``builder``, ``stage-1``); None in a single stage."""
+    line: int | None = None
+    """The learner's Dockerfile line of the step, 1-based, when it is known."""
+    cached: bool = False
+    """True when the builder reused a cached layer instead of running the step."""
+    seconds: float = 0.0
+    """How long the step took (BuildKit: its vertex's start to completion, by the engine's
+    clock; the classic builder: from its ``Step N/M`` line until its layer was ready)."""
+    started: float | None = None
+    """Seconds from the first step's start to this one's (None when not known, e.g. in a
+    report written before timelines were kept)."""
+    install: bool = False
+    """True for the step that installs the dependencies: the one the cache proof watches."""
+
+    @property
+    def label(self) -> str:
+        """``3``, or ``builder 2`` for a step of a named BuildKit stage."""
+        return f"{self.stage} {self.step}" if self.stage else str(self.step)
+
+
+@dataclass(frozen=True)
 class GradeReport:
     """The grade of one submission of one exercise."""
 
@@ -82,8 +112,9 @@ class GradeReport:
     checks: tuple[CheckResult, ...]
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage, and ``total``."""
-    build_steps: tuple[dict[str, Any], ...] = ()
-    """Per-step build data: number, instruction, line, cached, seconds."""
+    build_steps: tuple[BuildStepResult, ...] = ()
+    """The graded build's steps, in the order the builder reported them (empty when no
+    step ran)."""
     engine: str = ""
     """The engine the grade ran on, e.g. ``Docker 20.10.24 (linux/amd64)``."""
     builder: str = ""
@@ -165,7 +196,7 @@ class GradeReport:
             "fault_hint": self.fault_hint,
             "checks": [c.to_dict() for c in self.checks],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
-            "build_steps": list(self.build_steps),
+            "build_steps": [asdict(s) for s in self.build_steps],
         }
 
     @classmethod
@@ -187,7 +218,7 @@ class GradeReport:
             submission=data["submission"],
             checks=checks,
             timings=dict(data.get("timings", {})),
-            build_steps=tuple(data.get("build_steps", [])),
+            build_steps=tuple(BuildStepResult(**s) for s in data.get("build_steps", [])),
             engine=data.get("engine", ""),
             builder=data.get("builder", ""),
             fault=data.get("fault", ""),

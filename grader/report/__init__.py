@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.report import classroom, gradescope, junit, markdown, prairielearn, sarif, terminal
+from grader.report import html as html_report
 from grader.report import json as json_report
 from grader.results import GradeReport
 
@@ -28,6 +29,8 @@ FORMATS: dict[str, Format] = {
     "json": Format(json_report.render, "json"),
     "markdown": Format(markdown.render, "md"),
     "junit": Format(junit.render, "xml"),
+    # One self-contained page to open in a browser: the checks and the build's timeline.
+    "html": Format(html_report.render, "html"),
     # The LMS and code-scanning formats.
     "gradescope": Format(gradescope.render, "gradescope.json"),
     "prairielearn": Format(prairielearn.render, "prairielearn.json"),

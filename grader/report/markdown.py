@@ -16,11 +16,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _step_label(step: dict[str, object]) -> str:
-    """``3``, or ``builder 2`` for a step of a named BuildKit stage."""
-    return f"{step['stage']} {step['step']}" if step.get("stage") else str(step["step"])
-
-
 def render(report: GradeReport) -> str:
     verdict = (
         "passed"
@@ -57,7 +52,7 @@ def render(report: GradeReport) -> str:
         lines += ["", "### Timings", "", "| Stage | Seconds |", "|---|---:|"]
         lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in report.timings.items()]
     if report.build_steps:
-        cached = sum(1 for s in report.build_steps if s.get("cached"))
+        cached = sum(1 for s in report.build_steps if s.cached)
         lines += [
             "",
             f"<details><summary>Build steps ({cached} of {len(report.build_steps)} from cache)</summary>",
@@ -67,8 +62,8 @@ def render(report: GradeReport) -> str:
         ]
         for step in report.build_steps:
             lines.append(
-                f"| {_step_label(step)} | {step.get('line') or ''} | `{_cell(str(step['instruction'])[:70])}` | "
-                f"{'hit' if step.get('cached') else 'miss'} | {float(step.get('seconds', 0)):.1f} |"
+                f"| {step.label} | {step.line or ''} | `{_cell(step.instruction[:70])}` | "
+                f"{'hit' if step.cached else 'miss'} | {step.seconds:.1f} |"
             )
         lines += ["", "</details>"]
     if report.graded_on:

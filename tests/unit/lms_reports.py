@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grader.checks import CHECKS
-from grader.results import CheckResult, CheckStatus, Finding, GradeReport
+from grader.results import BuildStepResult, CheckResult, CheckStatus, Finding, GradeReport
 
 # (id, points, required), in the order of exercises/model-api.toml, then the exercise's
 # own checks (exercises/model_api_checks.py).
@@ -68,6 +68,43 @@ ENGINE = "Docker Engine 20.10.24 (linux/amd64, API 1.41)"
 SUBMISSION = "exercises/model-api"
 
 
+# The reference solution's first build with BuildKit (solutions/model-api/Dockerfile's
+# lines): nothing cached but the base image, the install the longest step by far.
+REFERENCE_BUILD = (
+    BuildStepResult(1, "FROM docker.io/library/python:3.11-slim", line=2, seconds=0.4, started=0),
+    BuildStepResult(2, "WORKDIR /app", line=9, seconds=0.1, started=0.4),
+    BuildStepResult(3, "COPY requirements.txt .", line=12, seconds=0.1, started=0.5),
+    BuildStepResult(
+        4,
+        "RUN pip install --no-cache-dir -r requirements.txt",
+        line=13,
+        seconds=44.6,
+        started=0.6,
+        install=True,
+    ),
+    BuildStepResult(
+        5,
+        "RUN useradd --create-home --uid 10001 appuser && mkdir -p /data && chown appuser /data",
+        line=16,
+        seconds=1.2,
+        started=45.2,
+    ),
+    BuildStepResult(6, "COPY app/ ./app/", line=21, seconds=0.2, started=46.4),
+    BuildStepResult(7, "COPY model/ ./model/", line=22, seconds=0.3, started=46.6),
+)
+# A rebuild of a file that copies everything before the install: the base image and the
+# WORKDIR come from the cache, the COPY of the edited project misses, so the install runs.
+COPY_BEFORE_INSTALL_BUILD = (
+    BuildStepResult(1, "FROM docker.io/library/python:3.11-slim", line=1, cached=True, started=0.0),
+    BuildStepResult(2, "WORKDIR /app", line=3, cached=True, started=0.0),
+    BuildStepResult(3, "COPY . .", line=5, seconds=0.6, started=0.1),
+    BuildStepResult(
+        4, "RUN pip install -r requirements.txt", line=6, seconds=52.8, started=0.7, install=True
+    ),
+    BuildStepResult(5, 'RUN python -c "import sklearn"', line=7, seconds=2.1, started=53.5),
+)
+
+
 def _title(check_id: str) -> str:
     return CHECKS[check_id].title if check_id in CHECKS else EXTRA_TITLES[check_id]
 
@@ -92,6 +129,7 @@ def passing_report() -> GradeReport:
         submission=SUBMISSION,
         checks=checks,
         timings={"static": 0.61, "build": 48.2, "run": 21.4, "cache": 30.9, "total": 113.7},
+        build_steps=REFERENCE_BUILD,
         engine=ENGINE,
         builder="buildkit",
     )
@@ -157,7 +195,9 @@ def failing_report() -> GradeReport:
     }
     report = passing_report()
     checks = tuple(failures.get(c.id, lambda c: c)(c) for c in report.checks)
-    return replace(report, submission="submissions/ann", checks=checks)
+    return replace(
+        report, submission="submissions/ann", checks=checks, build_steps=COPY_BEFORE_INSTALL_BUILD
+    )
 
 
 def fault_report() -> GradeReport:
@@ -183,6 +223,7 @@ def fault_report() -> GradeReport:
         submission="submissions/bob",
         checks=checks,
         timings={"static": 0.58, "total": 3.2},
+        build_steps=(),
         builder="",
         fault=reason,
     )

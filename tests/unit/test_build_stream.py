@@ -67,6 +67,19 @@ def test_step_timings_come_from_chunk_arrival() -> None:
     assert run_step.seconds == 13.0 - 8.0
 
 
+def test_classic_timeline_starts_each_step_where_the_last_ended() -> None:
+    """With the classic builder, does each step start (for the timeline) when its
+    `Step N/M` line came, counted from the first step's?"""
+    log = _feed(RECORDED)
+    offsets = [log.started_offset(s) for s in log.steps]
+    # Step 1's line ends with the second chunk (second 1), step 2's is chunk 3 …
+    assert offsets == [0.0, 2.0, 5.0, 7.0, 13.0]
+    run_step = log.steps[3]
+    # It lasted until its layer was ready (second 13), a chunk before step 5's line.
+    assert offsets[3] + run_step.seconds == 12.0 < offsets[4]
+    assert all(s.engine_started is None for s in log.steps)
+
+
 def test_error_chunk_ends_the_build_with_code() -> None:
     """Is a failed RUN read as an error on the step that was running?"""
     chunks = [
@@ -162,6 +175,28 @@ def test_buildkit_cache_hits_come_from_the_cached_flag() -> None:
     assert log.steps[3].instruction == "RUN pip install --no-cache-dir -r requirements.txt"
     assert all(s.stage is None and s.total == 7 for s in log.steps)
     assert log.steps[3].label == "[4/7]"
+
+
+def test_buildkit_timeline_uses_the_engines_vertex_times() -> None:
+    """Do BuildKit's steps start (for the timeline) when the engine says their vertexes
+    started, whatever the grader's clock, and last from start to completion?"""
+    log = BuildLog(builder="buildkit")
+    for chunk in _recorded("buildkit-20.10--app-edit-install-cached.jsonl"):
+        log.feed(chunk, now=1000.0)  # the grader's clock stands still: only BuildKit's counts
+    log.finish(now=1000.0)
+    offsets = [log.started_offset(s) for s in log.steps]
+    # Recorded: FROM at …29.1431, the cached steps at …29.1518, COPY app/ at …29.1521 (9 ms),
+    # COPY model/ at …29.1625 (9 ms).
+    assert [round(o or 0, 4) for o in offsets] == [
+        0.0,
+        0.0087,
+        0.0087,
+        0.0087,
+        0.0087,
+        0.009,
+        0.0193,
+    ]
+    assert [round(s.seconds, 4) for s in log.steps] == [0.0002, 0.0, 0.0, 0.0, 0.0, 0.0092, 0.0089]
 
 
 def test_buildkit_stage_labels_are_kept() -> None:

@@ -46,6 +46,7 @@ def test_reports_folder_gets_every_format_with_conventional_names(
     assert sorted(p.name for p in out.iterdir()) == [
         "grade.classroom.json",
         "grade.gradescope.json",
+        "grade.html",
         "grade.json",
         "grade.md",
         "grade.prairielearn.json",

@@ -155,7 +155,11 @@ def test_the_cache_proof_judges_replayed_rebuilds(submission: Path) -> None:
     assert "still came from the cache" in requirements.message
     assert engine.builds == []
     assert report.builder == "buildkit"
-    assert [s["line"] for s in report.build_steps] == [1, 2, 3, 4, 5, 6, 7]
+    assert [s.line for s in report.build_steps] == [1, 2, 3, 4, 5, 6, 7]
+    # The step the cache proof watched is the one marked, for the report's timeline.
+    assert [s.line for s in report.build_steps if s.install] == [4]
+    assert [s.cached for s in report.build_steps] == [False, True, True, True, True, False, False]
+    assert all(s.started is not None for s in report.build_steps)
 
 
 def test_a_failed_build_skips_what_needs_the_image(submission: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from grader.errors import EngineUnavailable
 from grader.report import RENDERERS, terminal
-from grader.results import CheckResult, CheckStatus, Finding, GradeReport
+from grader.results import BuildStepResult, CheckResult, CheckStatus, Finding, GradeReport
 
 GOLDENS = Path(__file__).parent / "goldens"
 SUFFIX = {
@@ -18,6 +18,7 @@ SUFFIX = {
     "json": "json",
     "markdown": "md",
     "junit": "xml",
+    "html": "html",
     "gradescope": "gradescope.json",
     "prairielearn": "prairielearn.json",
     "classroom": "classroom.json",
@@ -84,20 +85,16 @@ def sample_report() -> GradeReport:
         checks=checks,
         timings={"static": 0.42, "build": 31.0, "total": 40.5},
         build_steps=(
-            {
-                "step": 1,
-                "instruction": "FROM python:3.11-slim",
-                "line": 1,
-                "cached": False,
-                "seconds": 0.0,
-            },
-            {
-                "step": 2,
-                "instruction": "RUN pip install -r requirements.txt",
-                "line": 6,
-                "cached": True,
-                "seconds": 0.1,
-            },
+            BuildStepResult(1, "FROM python:3.11-slim", line=1, started=0.0),
+            BuildStepResult(
+                2,
+                "RUN pip install -r requirements.txt",
+                line=6,
+                cached=True,
+                seconds=0.1,
+                started=0.0,
+                install=True,
+            ),
         ),
         engine="Docker Engine 20.10.24 (linux/amd64, API 1.41)",
         builder="buildkit",
