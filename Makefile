@@ -34,7 +34,7 @@ test: engine browser ## Lint, the whole suite on the host engine, then the engin
 test-lanes: engine ## The engine-sensitive tests (marker `lanes`) on Docker Engine 26 (overlay2, containerd store) and Podman 5, nested, side by side
 	$(BIN)/python -m tests.run_lanes $(LANES)
 
-test-fast: $(STAMP) ## Run lint and the tests that need no Docker engine
+test-fast: $(STAMP) browser ## Run lint and the tests that need no Docker engine (the report pages' browser test included)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not docker"
 

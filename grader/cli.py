@@ -89,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         "batch",
         help="grade a whole class: one folder per student",
         description="Grade every student's folder with a few workers; resumable; writes "
-        "per-student feedback (Markdown, JSON) and a CSV of grades like nbgrader's export.",
+        "per-student feedback (Markdown, JSON), a CSV of grades like nbgrader's export and a "
+        "class overview page (overview.html).",
     )
     batch.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
     batch.add_argument("--exercise", help="exercise name (default: guessed)")

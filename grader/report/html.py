@@ -359,6 +359,8 @@ def _no_build_reason(report: GradeReport) -> str:
         )
     if builds is not None and builds.status is CheckStatus.SKIPPED:
         return "No build data: the image was not built (an earlier check must pass first)."
+    if builds is not None and builds.status is CheckStatus.PASSED:
+        return "No build data: the image was built, but the builder reported no steps."
     return "No build data: no build ran for this grade."
 
 

@@ -17,20 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.chromium import ChromiumPage, require_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
@@ -89,13 +79,12 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
 def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) -> None:
     """In JupyterLab, does Run All Cells fill a lesson with real Docker output, and is
     nbgrader's Validate button there?"""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed: `make browser` installs it (as root)")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     base, token = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright, _browser(playwright) as page:
+    with sync_playwright() as playwright, ChromiumPage(playwright) as page:
         page.goto(f"{base}/lab/tree/01-containers/containers.ipynb?token={token}")
         expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
         expect(page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate")).to_be_visible(
@@ -115,25 +104,3 @@ def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) ->
             news.first.click()
         output.filter(has_text="Exited (137)").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-lesson-01.png"), full_page=False)
-
-
-class _browser:
-    """A persistent Chromium context from Debian's package (Playwright downloads none)."""
-
-    def __init__(self, playwright) -> None:  # type: ignore[no-untyped-def]
-        self.playwright = playwright
-        self.profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"chromium-{secrets.token_hex(4)}"
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self.context = self.playwright.chromium.launch_persistent_context(
-            str(self.profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        return self.context.pages[0] if self.context.pages else self.context.new_page()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.context.close()
-        shutil.rmtree(self.profile, ignore_errors=True)

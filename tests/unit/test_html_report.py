@@ -209,6 +209,7 @@ def test_steps_without_start_times_follow_one_another() -> None:
             "the build stopped before its first step (see “The image builds” above)",
         ),
         (GradeReport.from_error(EngineUnavailable("no engine")), "met a fault"),
+        (replace(passing_report(), build_steps=()), "the builder reported no steps"),
     ],
 )
 def test_no_build_data_is_said(report: GradeReport, says: str) -> None:
