@@ -114,6 +114,11 @@ def _cells(path: Path) -> list[tuple[str, str, dict]]:
     return [(c.cell_type, c.source, dict(c.metadata.get("nbgrader", {}))) for c in notebook.cells]
 
 
+def _brief(evalue: str) -> str:
+    """An error's start and end: a failed build's own error is in its last lines."""
+    return evalue if len(evalue) <= 600 else f"{evalue[:200]} … {evalue[-400:]}"
+
+
 def _text(cell: nbformat.NotebookNode) -> str:
     return json.dumps(cell.get("outputs", []))
 
@@ -172,7 +177,7 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         for o in c.get("outputs", [])
         if o.output_type == "error"
     ]
-    assert [f"{g}: {o.ename}: {o.evalue[:300]}" for g, o in errors if g not in cannot] == [], (
+    assert [f"{g}: {o.ename}: {_brief(o.evalue)}" for g, o in errors if g not in cannot] == [], (
         "the instructor notebook must run cleanly"
     )
     for limit in limits:
@@ -183,7 +188,7 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         assert all(limit.failed_with in o.evalue for o in failed), [o.evalue for o in failed]
     learner = nbformat.read(course / "autograded" / "learner" / lesson / committed.name, 4)
     unexpected = [
-        f"cell {i}: {o.ename}: {o.evalue[:200]}"
+        f"cell {i}: {o.ename}: {_brief(o.evalue)}"
         for i, c in enumerate(learner.cells)
         for o in c.get("outputs", [])
         if o.output_type == "error" and not _expected_failure(c, o.ename)

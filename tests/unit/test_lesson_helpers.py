@@ -440,3 +440,57 @@ def test_the_old_answer_finds_nothing_in_the_oci_layout() -> None:
             for m in saved.getmembers()
             if m.isfile()  # type: ignore[union-attr]
         )
+
+
+def _flaky_docker(folder: Path, failures: int) -> Path:
+    """A `docker` whose first ``failures`` builds fail as BuildKit does when the containerd
+    store has collected a snapshot its cache still names; later builds succeed."""
+    folder = _fake_docker(folder, "27.3.1", True, "#9 [2/2] COPY app.py .\n#9 DONE 0.1s\n")
+    lost = (
+        "#4 [1/2] FROM docker.io/library/python:3.11-slim\\n#4 CACHED\\n"
+        "ERROR: failed to solve: snapshot sha256:7f76 does not exist: not found"
+    )
+    script = folder / "docker"
+    script.write_text(
+        script.read_text().replace(
+            'if [ "$1" = "build" ]; then',
+            f'if [ "$1" = "build" ]; then echo x >> "{folder}/builds";'
+            f' if [ "$(wc -l < "{folder}/builds")" -le {failures} ]; then'
+            f' printf "{lost}\\n"; exit 1; fi;',
+        )
+    )
+    return folder
+
+
+def test_a_build_that_lost_a_cache_snapshot_is_run_once_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _flaky_docker(tmp_path / "bin", failures=1)
+    result = choose_builder(_engine(), str(folder)).build(tmp_path, "app:1")
+    assert result.returncode == 0
+    assert (folder / "builds").read_text().count("x") == 2
+    assert "lost part of its build cache" in capsys.readouterr().out
+
+
+def test_a_build_that_lost_a_snapshot_twice_blames_the_engine(tmp_path: Path) -> None:
+    folder = _flaky_docker(tmp_path / "bin", failures=2)
+    builder = choose_builder(_engine(), str(folder))
+    with pytest.raises(RuntimeError, match=r"failed twice .*\(not your Dockerfile.s fault\)"):
+        builder.build(tmp_path, "app:1")
+    assert (folder / "builds").read_text().count("x") == 2
+
+
+def test_an_ordinary_failed_build_is_not_run_again(tmp_path: Path) -> None:
+    folder = _fake_docker(tmp_path / "bin", "28.2.2", False, "Step 1/1 : FROM nowhere\n")
+    script = folder / "docker"
+    script.write_text(
+        script.read_text()
+        .replace(
+            'if [ "$1" = "build" ]; then',
+            f'if [ "$1" = "build" ]; then echo x >> "{folder}/builds";',
+        )
+        .replace("exit 0; fi\nexit 3", "exit 1; fi\nexit 3")
+    )
+    with pytest.raises(RuntimeError, match="FROM nowhere"):
+        choose_builder(_engine(), str(folder)).build(tmp_path, "app:1")
+    assert (folder / "builds").read_text().count("x") == 1
