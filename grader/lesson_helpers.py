@@ -341,9 +341,9 @@ def cli_has_buildkit(cli: Path) -> bool:
     return _cli_version(cli) < (23, 0) or _has_buildx(cli)
 
 
-LOST_SNAPSHOT = re.compile(r"snapshot \S+ does not exist|parent snapshot \S+ does not exist")
+LOST_SNAPSHOT = re.compile(r"snapshot \S+ (?:does not exist|not found)")
 """How BuildKit on the containerd image store fails a build whose cache refers to a
-snapshot the store has already collected (moby/buildkit#3008, #6977; seen here on Docker
+snapshot the store has already collected (moby/buildkit#3008, #3599, #6977; seen here on Docker
 Engine 26.1 with the containerd snapshotter, once in several runs, under load): an engine
 fault, never the learner's. The lesson builds once more before it gives up."""
 
