@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -49,6 +50,12 @@ __all__ = [
 ]
 
 NBGRADER_COLUMNS = ["student_id", "assignment", "score", "max_score"]
+
+# Left out of each grading child's environment. In a GitHub Actions job (the grade-class
+# workflow's shards) `grader check` would otherwise append every student's whole report to
+# the job's summary and outputs: a class's worth of feedback in one page, past GitHub's
+# 1 MiB for a step's summary. The class is summarised once, by batch-merge's summary.md.
+_JOB_PUBLISHING = frozenset({"GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"})
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,9 @@ def _grade_one(
     ]
     if spec.spec_path is not None:
         command += ["--course", str(spec.spec_path.parent.parent)]
+    environment = {k: v for k, v in os.environ.items() if k not in _JOB_PUBLISHING}
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment
     )
     processes[student] = process
     try:

@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         help="merge the folders of `grader batch --shard I/N`, I = 1…N, into one",
         description="Check that the folders are the N shards of one class and one exercise, "
         "then write what `grader batch` of the whole class writes: each student's feedback, "
-        "grades.csv, canvas.csv, moodle.csv, and summary.md, the class at a glance.",
+        "grades.csv, canvas.csv, moodle.csv and the class overview page (overview.html), and "
+        "summary.md, the class at a glance in Markdown (for a CI job summary).",
         epilog="exit status: 0 merged; 2 refused (a shard missing, of another exercise or "
         "class, or a student graded differently twice: nothing written), or merged with "
         "students the grader could not grade, as `grader batch` would",

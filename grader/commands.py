@@ -149,7 +149,7 @@ def batch_merge(args: argparse.Namespace) -> int:
         )
         + f". Feedback in {result.out}/, grades in {result.csv_path} (for Canvas and Moodle: "
         f"{', '.join(p.name for p in result.lms_csv_paths)}; the class at a glance: "
-        f"{result.summary_path.name})."
+        f"{result.summary_path.name}). Class overview: {result.overview_path}."
     )
     if args.merge_nbgrader is not None:
         merged = merge_gradebooks(

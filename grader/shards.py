@@ -6,8 +6,8 @@ which share it is, of which exercise, its students, and the whole class it was c
 ``grader batch-merge SHARD_FOLDER… --out OUT`` (:func:`merge_shards`) checks that the
 folders are the N shares of one class and one exercise, then writes what an unsharded
 ``grader batch`` of the class would: each student's ``STUDENT.json`` and ``STUDENT.md``,
-``grades.csv``, ``canvas.csv`` and ``moodle.csv`` (through :mod:`grader.batch`'s writers),
-and a ``summary.md`` of the class for a job summary.
+``grades.csv``, ``canvas.csv``, ``moodle.csv`` and ``overview.html`` (through
+:mod:`grader.batch`'s writers), and a ``summary.md`` of the class for a job summary.
 
 A merge that cannot be right is refused with a :class:`ShardError` (exit 2) saying what
 to do: a folder without a finished shard's manifest, shards of different exercises, cut
@@ -204,7 +204,9 @@ class MergeResult:
     lms_csv_paths: tuple[Path, ...]
     """``OUT/canvas.csv`` and ``OUT/moodle.csv``."""
     summary_path: Path
-    """``OUT/summary.md``: the class at a glance."""
+    """``OUT/summary.md``: the class at a glance, in Markdown (for a job summary)."""
+    overview_path: Path
+    """``OUT/overview.html``: the class's scores and each check's pass rate, for a browser."""
 
 
 def _grade(report: GradeReport) -> tuple[object, ...]:
@@ -257,11 +259,12 @@ def _check_shards_agree(found: Sequence[tuple[Path, ShardManifest]]) -> None:
 def merge_shards(folders: Sequence[Path], out: Path, *, course: Path | None = None) -> MergeResult:
     """Merge the output folders of ``grader batch --shard I/N``, I = 1…N, into ``out``.
 
-    ``out`` then holds what ``grader batch`` of the whole class writes, ``summary.md``
+    ``out`` then holds what ``grader batch`` of the whole class writes (feedback,
+    ``grades.csv``, ``canvas.csv``, ``moodle.csv``, ``overview.html``), ``summary.md``
     besides. Raises ShardError, before writing anything, when the folders are not the
     shards of one class and one exercise, or disagree on a student's grade.
     """
-    from grader.batch import read_reports, write_csv, write_lms_csvs
+    from grader.batch import read_reports, write_csv, write_lms_csvs, write_overview
     from grader.report import class_summary
     from grader.spec import find_exercise
 
@@ -315,6 +318,7 @@ def merge_shards(folders: Sequence[Path], out: Path, *, course: Path | None = No
     reports = read_reports(out, dict.fromkeys(students, out))
     csv_path = write_csv(out, reports, spec)
     lms_csv_paths = write_lms_csvs(out, reports, spec)
+    overview_path = write_overview(out, reports, spec)
     summary_path = out / "summary.md"
     summary_path.write_text(
         class_summary.render(reports, spec.title, shards=first.shard.count), encoding="utf-8"
@@ -329,4 +333,5 @@ def merge_shards(folders: Sequence[Path], out: Path, *, course: Path | None = No
         csv_path=csv_path,
         lms_csv_paths=lms_csv_paths,
         summary_path=summary_path,
+        overview_path=overview_path,
     )
