@@ -114,3 +114,21 @@ def test_live_progress_draws_on_a_terminal() -> None:
     progress.close()
     assert "Step 2/5" in stream.getvalue()
     assert "\x1b[" in stream.getvalue()
+
+
+def test_installed_pytest_plugins_are_not_loaded_into_the_checks(tmp_path: Path) -> None:
+    """Do the checks run with pytest and the grader's fixtures alone, not with whatever
+    pytest plugins this environment has installed (pytest-timeout here)?"""
+    import importlib.metadata
+
+    installed = {e.name for e in importlib.metadata.entry_points(group="pytest11")}
+    assert "timeout" in installed  # the dev environment has it: the test means something
+    checks_file = tmp_path / "plugin_checks.py"
+    checks_file.write_text(
+        "import pytest\n\n"
+        '@pytest.mark.grader_check(id="alone", title="Alone", points=1)\n'
+        "def test_alone(request, dockerfile):\n"
+        '    assert not request.config.pluginmanager.has_plugin("timeout"), "timeout loaded"\n'
+    )
+    (check,) = run_extra_checks(checks_file, _context(tmp_path))
+    assert check.verdict.status is CheckStatus.PASSED, check.verdict.message
