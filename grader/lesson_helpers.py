@@ -19,8 +19,10 @@ tested code, so that a lesson's cells stay about Docker rather than about engine
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -35,7 +37,7 @@ from grader.engine import host as engine_host
 from grader.engine.builders import EngineFeatures
 from grader.engine.image_layers import EntryKind, Layer, LayerEntry, SavedImage
 from grader.engine.session import BASE_IMAGE, publish_host_for, run_to_completion
-from grader.errors import EngineRefused
+from grader.errors import EngineRefused, NotFoundOnEngine
 
 __all__ = [
     "LOST_SNAPSHOT",
@@ -47,6 +49,7 @@ __all__ = [
     "Layer",
     "LayerEntry",
     "SavedImage",
+    "begin_lesson",
     "choose_builder",
     "docker_clis",
     "engine_name",
@@ -609,3 +612,97 @@ def engine_sees_folder(
         return False  # Docker Desktop refuses to mount a folder it does not share
     finally:
         marker.unlink(missing_ok=True)
+
+
+# --- a lesson's run: its work folder, and what earlier runs left --------------------------
+
+LESSON_LABEL = "org.docker-ml-course.lesson"
+LESSON_RUN_LABEL = "org.docker-ml-course.lesson-run"
+WORK_ROOT_VARIABLE = "DOCKER_ML_COURSE_WORK"
+
+
+def lesson_work_root() -> Path:
+    """Where lessons keep their work folders: ``$DOCKER_ML_COURSE_WORK``, else
+    ``~/docker-ml-course-work``. Under the home folder because Docker Desktop, Colima and
+    Podman machines share it with the engine by default, so bind mounts see its files; a
+    temporary folder (``/var/folders/…`` on macOS) is not shared by Colima."""
+    configured = os.environ.get(WORK_ROOT_VARIABLE, "").strip()
+    return Path(configured).expanduser() if configured else Path.home() / "docker-ml-course-work"
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What earlier runs of a lesson left on the engine (a restarted kernel, a run that
+    stopped half-way), found by the lesson's label and removed."""
+
+    runs: tuple[str, ...]
+    containers: int
+    images: int
+    volumes: int
+    folders: int
+
+    def __bool__(self) -> bool:
+        return bool(self.containers or self.images or self.volumes or self.folders)
+
+    def __str__(self) -> str:
+        counts = [
+            f"{count} {noun}{'' if count == 1 else 's'}"
+            for count, noun in (
+                (self.containers, "container"),
+                (self.images, "image"),
+                (self.volumes, "volume"),
+                (self.folders, "work folder"),
+            )
+            if count
+        ]
+        runs = ", ".join(self.runs)
+        return f"Removed what an earlier run of this lesson left ({runs}): {', '.join(counts)}."
+
+
+def remove_earlier_runs(client: Any, lesson: str, run: str, work_root: Path) -> Leftovers:
+    """Remove the containers, images, volumes and work folders of ``lesson`` that another
+    run than ``run`` made; never anything of another lesson or without the lesson's label."""
+    mine = [f"{LESSON_LABEL}={lesson}"]
+    this_run = f"{LESSON_RUN_LABEL}={run}"
+    runs: set[str] = set()
+    containers = [
+        c
+        for c in engine_host.find_containers(client, mine)
+        if c.labels.get(LESSON_RUN_LABEL) != run
+    ]
+    for container in containers:
+        runs.add(container.labels.get(LESSON_RUN_LABEL, "?"))
+        # No grace period: Podman's forced removal would first wait 10 s for a stop.
+        engine_host.remove_container(client, container.id, stop_timeout=0)
+    images = [
+        i
+        for i in engine_host.find_images(client, labels=mine)
+        if i.labels.get(LESSON_RUN_LABEL) != run
+    ]
+    for image in images:
+        runs.add(image.labels.get(LESSON_RUN_LABEL, "?"))
+        with contextlib.suppress(NotFoundOnEngine):  # a tag of an image already removed
+            engine_host.remove_image(client, image.id, force=True)
+    current = set(engine_host.find_volumes(client, [*mine, this_run]))
+    volumes = [v for v in engine_host.find_volumes(client, mine) if v not in current]
+    for volume in volumes:
+        engine_host.remove_volume(client, volume)
+    folders = [
+        f for f in work_root.glob(f"{lesson}-*") if f.is_dir() and f.name != f"{lesson}-{run}"
+    ]
+    for folder in folders:
+        runs.add(folder.name.removeprefix(f"{lesson}-"))
+        shutil.rmtree(folder, ignore_errors=True)
+    return Leftovers(tuple(sorted(runs)), len(containers), len(images), len(volumes), len(folders))
+
+
+def begin_lesson(client: Any, lesson: str, run: str) -> Path:
+    """A lesson's first step: remove what earlier runs of it left (saying so), and make
+    this run's work folder, ``<work root>/LESSON-RUN`` (see :func:`lesson_work_root`)."""
+    root = lesson_work_root()
+    leftovers = remove_earlier_runs(client, lesson, run, root)
+    if leftovers:
+        print(leftovers)
+    work = root / f"{lesson}-{run}"
+    work.mkdir(parents=True, exist_ok=True)
+    return work

@@ -52,7 +52,12 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            # The lesson's work folder in the test's own folder, not in the home folder.
+            "DOCKER_ML_COURSE_WORK": str(tmp_path / "work"),
+        },
     )
     base = f"http://127.0.0.1:{port}"
     try:

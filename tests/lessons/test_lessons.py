@@ -81,8 +81,11 @@ def notebook_of(folder: Path) -> Path:
 
 
 @pytest.fixture
-def course(tmp_path: Path, docker_client) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+def course(tmp_path: Path, docker_client, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     """A throw-away course folder: config, instructor notebooks, the lessons' removal label."""
+    # The lessons' work folders in the test's own folder, not in the home folder; each
+    # notebook's last cell removes its own, so none may be left (checked at the end).
+    monkeypatch.setenv("DOCKER_ML_COURSE_WORK", str(tmp_path / "work"))
     course = tmp_path / "course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -203,3 +206,5 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         + docker_client.images.list(filters=LABEL)
     )
     assert left == [], f"{lesson} left {left} behind"
+    work = course.parent / "work"
+    assert not work.exists() or list(work.iterdir()) == [], f"{lesson} left its work folder"

@@ -26,6 +26,7 @@ import pytest
 
 from grader.lesson_helpers import (
     EntryKind,
+    begin_lesson,
     choose_builder,
     docker_clis,
     history_instruction,
@@ -494,3 +495,94 @@ def test_an_ordinary_failed_build_is_not_run_again(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="FROM nowhere"):
         choose_builder(_engine(), str(folder)).build(tmp_path, "app:1")
     assert (folder / "builds").read_text().count("x") == 1
+
+
+# --- a lesson's run: what earlier runs left, and the work folder ------------------------
+
+
+class _LabelledEngine:
+    """Containers, images and volumes with labels, listed and removed as the SDK does."""
+
+    def __init__(self, items: dict[str, dict[str, dict[str, str]]]) -> None:
+        self.items = items  # kind -> name -> labels
+        self.removed: list[tuple[str, str]] = []
+        self.containers = SimpleNamespace(
+            list=lambda all, filters: self._list("container", filters)
+        )
+        self.images = SimpleNamespace(
+            list=lambda name, filters: self._list("image", filters),
+            remove=lambda ref, force, noprune: self._remove("image", ref),
+        )
+        self.volumes = SimpleNamespace(list=lambda filters: self._list("volume", filters))
+        self.api = SimpleNamespace(
+            stop=lambda ident, timeout: None,
+            remove_container=lambda ident, force, v: self._remove("container", ident),
+            remove_volume=lambda name, force: self._remove("volume", name),
+        )
+
+    def _list(self, kind: str, filters: dict[str, list[str]]) -> list[Any]:
+        wanted = dict(label.split("=", 1) for label in filters["label"])
+        return [
+            SimpleNamespace(
+                id=name,
+                short_id=name,
+                name=name,
+                tags=[],
+                labels=labels,
+                status="running",
+                attrs={"Config": {"Labels": labels}, "State": {}},
+            )
+            for name, labels in self.items[kind].items()
+            if wanted.items() <= labels.items()
+        ]
+
+    def _remove(self, kind: str, name: str) -> None:
+        self.removed.append((kind, name))
+        del self.items[kind][name]
+
+
+def _run_labels(lesson: str, run: str) -> dict[str, str]:
+    return {"org.docker-ml-course.lesson": lesson, "org.docker-ml-course.lesson-run": run}
+
+
+def test_begin_lesson_removes_earlier_runs_of_this_lesson_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_ML_COURSE_WORK", str(tmp_path / "work"))
+    earlier, other_lesson = _run_labels("02-x", "old1"), _run_labels("03-y", "old2")
+    engine = _LabelledEngine(
+        {
+            "container": {"sleeper-old1": earlier, "web-old2": other_lesson, "mine": {}},
+            "image": {"app-old1": earlier, "app-old2": other_lesson},
+            "volume": {"data-old1": earlier, "data-now": _run_labels("02-x", "now")},
+        }
+    )
+    (tmp_path / "work" / "02-x-old1").mkdir(parents=True)
+    (tmp_path / "work" / "03-y-old2").mkdir()
+    work = begin_lesson(engine, "02-x", "now")
+    assert work == tmp_path / "work" / "02-x-now"
+    assert work.is_dir()
+    assert sorted(engine.removed) == [
+        ("container", "sleeper-old1"),
+        ("image", "app-old1"),
+        ("volume", "data-old1"),
+    ]
+    assert not (tmp_path / "work" / "02-x-old1").exists()
+    assert (tmp_path / "work" / "03-y-old2").is_dir()  # another lesson's folder stays
+    assert capsys.readouterr().out == (
+        "Removed what an earlier run of this lesson left (old1): 1 container, 1 image, "
+        "1 volume, 1 work folder.\n"
+    )
+
+
+def test_begin_lesson_on_a_clean_engine_says_nothing_and_works_under_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DOCKER_ML_COURSE_WORK", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    engine = _LabelledEngine({"container": {}, "image": {}, "volume": {}})
+    work = begin_lesson(engine, "01-containers", "abc")
+    assert work == tmp_path / "docker-ml-course-work" / "01-containers-abc"
+    assert work.is_dir()
+    assert capsys.readouterr().out == ""
+    assert engine.removed == []
