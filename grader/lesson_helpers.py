@@ -348,7 +348,8 @@ LOST_SNAPSHOT = re.compile(r"snapshot \S+ (?:does not exist|not found)")
 """How BuildKit on the containerd image store fails a build whose cache refers to a
 snapshot the store has already collected (moby/buildkit#3008, #3599, #6977; seen here on Docker
 Engine 26.1 with the containerd snapshotter, once in several runs, under load): an engine
-fault, never the learner's. The lesson builds once more before it gives up."""
+fault, never the learner's. The lesson clears the unused build cache and builds once more
+before it gives up."""
 
 
 @dataclass(frozen=True)
@@ -431,17 +432,24 @@ class Builder:
         """
         result = self._build_once(folder, tag, labels, quiet=quiet)
         if result.returncode != 0 and LOST_SNAPSHOT.search(result.text):
+            # The cache records that name the lost snapshot would fail the same build
+            # again: clear the unused build cache (images stay) before the second try.
             print(
                 f"{self.engine} lost part of its build cache during this build (a known "
-                "fault of the containerd image store, not of your Dockerfile): building "
-                "once more."
+                "fault of the containerd image store, not of your Dockerfile): clearing "
+                "its build cache (`docker builder prune --force`) and building once more."
+            )
+            subprocess.run(
+                [str(self.cli), "builder", "prune", "--force"],
+                capture_output=True,
+                env={**os.environ, **self.environment},
             )
             result = self._build_once(folder, tag, labels, quiet=quiet)
             if result.returncode != 0 and LOST_SNAPSHOT.search(result.text) and check:
                 raise RuntimeError(
                     f"`{result.command}` failed twice because {self.engine} lost part of "
-                    "its build cache (not your Dockerfile's fault). Run `docker builder "
-                    f"prune --force` and run this cell again.\n{result.tail()}"
+                    "its build cache (not your Dockerfile's fault). Restart the engine "
+                    f"(Docker Desktop: Restart) and run this cell again.\n{result.tail()}"
                 )
         if check and result.returncode != 0:
             raise RuntimeError(

@@ -455,6 +455,7 @@ def _flaky_docker(folder: Path, failures: int) -> Path:
     script.write_text(
         script.read_text().replace(
             'if [ "$1" = "build" ]; then',
+            f'if [ "$1" = "builder" ]; then echo "$*" >> "{folder}/pruned"; exit 0; fi\n'
             f'if [ "$1" = "build" ]; then echo x >> "{folder}/builds";'
             f' if [ "$(wc -l < "{folder}/builds")" -le {failures} ]; then'
             f' printf "{lost}\\n"; exit 1; fi;',
@@ -470,6 +471,8 @@ def test_a_build_that_lost_a_cache_snapshot_is_run_once_more(
     result = choose_builder(_engine(), str(folder)).build(tmp_path, "app:1")
     assert result.returncode == 0
     assert (folder / "builds").read_text().count("x") == 2
+    # The cache that names the lost snapshot is cleared before the second build.
+    assert (folder / "pruned").read_text() == "builder prune --force\n"
     assert "lost part of its build cache" in capsys.readouterr().out
 
 
@@ -488,6 +491,7 @@ def test_an_ordinary_failed_build_is_not_run_again(tmp_path: Path) -> None:
         script.read_text()
         .replace(
             'if [ "$1" = "build" ]; then',
+            f'if [ "$1" = "builder" ]; then echo "$*" >> "{folder}/pruned"; exit 0; fi\n'
             f'if [ "$1" = "build" ]; then echo x >> "{folder}/builds";',
         )
         .replace("exit 0; fi\nexit 3", "exit 1; fi\nexit 3")
@@ -495,6 +499,7 @@ def test_an_ordinary_failed_build_is_not_run_again(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="FROM nowhere"):
         choose_builder(_engine(), str(folder)).build(tmp_path, "app:1")
     assert (folder / "builds").read_text().count("x") == 1
+    assert not (folder / "pruned").exists()
 
 
 # --- a lesson's run: what earlier runs left, and the work folder ------------------------
