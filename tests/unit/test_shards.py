@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from test_cli_conventions import grader  # the CLI as a user runs it, with no engine
 from test_html_report import CLASS
 
 from grader.batch import grade_class
@@ -456,17 +457,6 @@ def test_a_merge_that_cannot_be_right_is_refused_with_a_hint(
     assert hint in raised.value.hint
     # Refused before writing anything.
     assert (_files(out) if out.exists() else None) == before
-
-
-def grader(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grader.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("case", REFUSALS)
