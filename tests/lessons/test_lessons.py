@@ -5,7 +5,10 @@ the instructor version in solutions/; the instructor notebook, submitted as a le
 executes top to bottom against the real engine and autogrades to full marks; the learner
 notebook, submitted unanswered, fails only where answers are missing and autogrades to
 zero; feedback and the grade export work; and nothing the lesson made is left on the engine.
-Lessons 2 and 3 are marked ``lanes``: they run on every engine lane (``--engine``).
+Lessons 2 and 3 are marked ``lanes``: their instructor versions run on every engine lane
+(``--engine``). And every graded cell judges answers by what is on the engine: a wrong
+answer that games its visible test scores 0 there, another right answer full marks
+(tests/lessons/answers/).
 
 An engine that cannot do something a lesson needs costs exactly the points the lesson says
 it costs, with the lesson's own explanation (see ``LIMITS``); nothing is skipped.
@@ -135,7 +138,7 @@ def _text(cell: nbformat.NotebookNode) -> str:
         for lesson in LESSONS
     ],
 )
-def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> None:  # type: ignore[no-untyped-def]
+def test_lesson_runs_and_grades(course: Path, docker_client, lane: str, lesson: str) -> None:  # type: ignore[no-untyped-def]
     """Is the committed learner version in sync, and do both versions grade as they should?"""
     run_nbgrader(course, "generate_assignment", lesson, "--force")
     released = notebook_of(course / "lessons" / lesson)
@@ -144,10 +147,13 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         f"lessons/{lesson} is out of date: run `make lessons` and commit the result"
     )
 
-    for student, source in (
-        ("instructor", notebook_of(ROOT / "solutions" / lesson)),
-        ("learner", committed),
-    ):
+    # A nested lane runs the instructor's notebook: what an engine decides is in its cells'
+    # output. That an unanswered notebook scores 0 is nbgrader's and the hidden tests' doing,
+    # the same on every engine: the host shows it.
+    students = {"instructor": notebook_of(ROOT / "solutions" / lesson)}
+    if lane == "host":
+        students["learner"] = committed
+    for student, source in students.items():
         target = course / "submitted" / student / lesson
         target.mkdir(parents=True)
         shutil.copy(source, target / committed.name)
@@ -171,8 +177,8 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
     )
     assert most > 0
     assert instructor == most - lost, f"the instructor got {instructor} of {most}, {lost} lost here"
-    assert float(grades["learner"]["score"]) == 0.0
-    assert (course / "feedback" / "learner" / lesson / committed.with_suffix(".html").name).exists()
+    feedback = course / "feedback" / "instructor" / lesson / committed.with_suffix(".html").name
+    assert feedback.exists()
 
     errors = [
         (c.metadata.get("nbgrader", {}).get("grade_id"), o)
@@ -189,6 +195,21 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
         failed = [o for g, o in errors if g in limit.grade_ids and g.endswith("-test")]
         assert failed, f"{lesson}: {sorted(limit.grade_ids)} should fail on this engine"
         assert all(limit.failed_with in o.evalue for o in failed), [o.evalue for o in failed]
+    if lane == "host":
+        _assert_unanswered_scores_0(course, lesson, committed, float(grades["learner"]["score"]))
+    left = (
+        docker_client.containers.list(all=True, filters=LABEL)
+        + docker_client.volumes.list(filters=LABEL)
+        + docker_client.images.list(filters=LABEL)
+    )
+    assert left == [], f"{lesson} left {left} behind"
+    work = course.parent / "work"
+    assert not work.exists() or list(work.iterdir()) == [], f"{lesson} left its work folder"
+
+
+def _assert_unanswered_scores_0(course: Path, lesson: str, committed: Path, score: float) -> None:
+    assert score == 0.0
+    assert (course / "feedback" / "learner" / lesson / committed.with_suffix(".html").name).exists()
     learner = nbformat.read(course / "autograded" / "learner" / lesson / committed.name, 4)
     unexpected = [
         f"cell {i}: {o.ename}: {_brief(o.evalue)}"
@@ -200,11 +221,112 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lesson: str) -> Non
     last_output = json.dumps(learner.cells[-1].get("outputs", []))
     assert "Removed everything this lesson run created" in last_output
 
-    left = (
-        docker_client.containers.list(all=True, filters=LABEL)
-        + docker_client.volumes.list(filters=LABEL)
-        + docker_client.images.list(filters=LABEL)
-    )
-    assert left == [], f"{lesson} left {left} behind"
-    work = course.parent / "work"
-    assert not work.exists() or list(work.iterdir()) == [], f"{lesson} left its work folder"
+
+# Other answers to every graded cell (tests/lessons/answers/LESSON/GRADE_ID.wrong.py and
+# .right.py): a wrong one that must score 0, with the words its rejection must say, and a
+# right one, not the instructor's, that must score full marks (answers/README.md).
+ANSWERS = ROOT / "tests" / "lessons" / "answers"
+REJECTED_WITH = "# Rejected with: "
+
+
+def answer_cells(lesson: str) -> list[str]:
+    """The grade ids of the lesson's answer cells, in order."""
+    notebook = nbformat.read(notebook_of(ROOT / "solutions" / lesson), 4)
+    return [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    ]
+
+
+def other_answer(lesson: str, grade_id: str, kind: str) -> str:
+    return (ANSWERS / lesson / f"{grade_id}.{kind}.py").read_text()
+
+
+def rejected_with(wrong: str) -> str:
+    first = wrong.splitlines()[0]
+    assert first.startswith(REJECTED_WITH), f"a wrong answer starts with {REJECTED_WITH!r}"
+    return first.removeprefix(REJECTED_WITH).strip()
+
+
+def answered(released: Path, lesson: str, kind: str) -> nbformat.NotebookNode:
+    """The learner's notebook with every answer cell holding the other answer of that kind."""
+    notebook = nbformat.read(released, 4)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = other_answer(lesson, meta["grade_id"], kind)
+    return notebook
+
+
+def test_every_answer_cell_has_a_wrong_and_another_right_answer() -> None:
+    """A new exercise needs both, or its hidden tests are not shown to judge answers."""
+    wanted = {
+        ANSWERS / lesson / f"{grade_id}.{kind}.py"
+        for lesson in LESSONS
+        for grade_id in answer_cells(lesson)
+        for kind in ("wrong", "right")
+    }
+    present = set(ANSWERS.glob("*/*.py"))
+    assert sorted(map(str, wanted - present)) == [], "write these answers"
+    assert sorted(map(str, present - wanted)) == [], "these answer no cell of the lessons"
+    for path in wanted:
+        if path.name.endswith(".wrong.py"):
+            assert rejected_with(path.read_text()), f"{path}: say why it is rejected"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_scores_wrong_answers_0_and_other_right_answers_full(  # type: ignore[no-untyped-def]
+    course: Path, docker_client, lesson: str
+) -> None:
+    """Each graded cell's tests judge what the learner made on the engine: a wrong answer
+    that games the visible test scores 0 there, for its own reason; another right one scores
+    full marks. Both notebooks go through nbgrader like a learner's."""
+    from nbgrader.api import Gradebook
+
+    run_nbgrader(course, "generate_assignment", lesson, "--force")
+    released = notebook_of(course / "lessons" / lesson)
+    for kind in ("wrong", "right"):
+        target = course / "submitted" / kind / lesson
+        target.mkdir(parents=True)
+        nbformat.write(answered(released, lesson, kind), target / released.name)
+    run_nbgrader(course, "autograde", lesson, "--force")
+
+    limits = [limit for limit in limits_here(docker_client, course) if limit.lesson == lesson]
+    cannot = {grade_id for limit in limits for grade_id in limit.grade_ids}
+    errors = {
+        kind: {
+            c.metadata.get("nbgrader", {}).get("grade_id"): o
+            for c in nbformat.read(course / "autograded" / kind / lesson / released.name, 4).cells
+            for o in c.get("outputs", [])
+            if o.output_type == "error"
+        }
+        for kind in ("wrong", "right")
+    }
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for grade_id in answer_cells(lesson):
+            test = f"{grade_id}-test"
+            scores = {
+                kind: gradebook.find_grade(test, released.stem, lesson, kind)
+                for kind in ("wrong", "right")
+            }
+            why = rejected_with(other_answer(lesson, grade_id, "wrong"))
+            assert scores["wrong"].score == 0, f"{lesson} {grade_id}: a wrong answer scored"
+            said = errors["wrong"].get(test)
+            assert said is not None, f"{lesson} {grade_id}: the wrong answer raised no error"
+            assert why in f"{said.ename}: {said.evalue}", (
+                f"{lesson} {grade_id}: the wrong answer must be rejected with {why!r}, "
+                f"not {said.ename}: {_brief(said.evalue)}"
+            )
+            if grade_id in cannot:
+                continue
+            right = errors["right"]
+            failed = [
+                f"{g}: {o.ename}: {_brief(o.evalue)}"
+                for g, o in right.items()
+                if g in {grade_id, test}
+            ]
+            assert failed == [], f"{lesson} {grade_id}: another right answer failed"
+            assert scores["right"].score == scores["right"].max_score > 0

@@ -1,0 +1,2 @@
+# The letter in capitals, with spaces.
+fix = " B "
