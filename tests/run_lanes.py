@@ -4,7 +4,10 @@
 
 Each lane is its own pytest session against its own nested engine (``--engine LANE``, see
 conftest.py), so they can run side by side: most of a lane's time is waiting for its
-engine (builds, readiness, ``docker save``), not using the CPU. Every line a session
+engine (builds, readiness, ``docker save``, PyPI), not using the CPU. Two more sessions
+make up the rest of the suite, so that ``make test`` runs all of it side by side: ``host``,
+the tests that need an engine (marker ``docker``) on the host's own one, and ``unit``, the
+tests that need none (together, what ``pytest`` alone runs). Every line a session
 prints is shown as it comes, prefixed with its lane, as ``docker compose logs`` does; at
 the end, one line per lane says how it went, and the host engine is checked for nested
 engines left behind (``--no-leftover-check`` skips that, for runs that start none). The
@@ -27,6 +30,12 @@ from tests.lanes import LANES
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPORARY = Path(tempfile.gettempdir()) / "docker-ml-course-lanes"
+# Each session's engine (--engine) and tests (-m); a nested lane takes the engine-sensitive ones.
+SESSIONS: dict[str, tuple[str, str]] = {
+    "unit": ("host", "not docker"),
+    "host": ("host", "docker"),
+    **{lane: (lane, "lanes") for lane in LANES if lane != "host"},
+}
 
 
 def _pump(lane: str, width: int, process: subprocess.Popen[str], lock: threading.Lock) -> None:
@@ -44,13 +53,13 @@ def main(argv: list[str]) -> int:
         lanes, extra = argv[:split], argv[split + 1 :]
     check_leftovers = "--no-leftover-check" not in lanes
     lanes = [lane for lane in lanes if lane != "--no-leftover-check"]
-    unknown = [lane for lane in lanes if lane not in LANES or lane == "host"]
+    unknown = [lane for lane in lanes if lane not in SESSIONS]
     if not lanes or unknown:
         print(
             "usage: python -m tests.run_lanes [--no-leftover-check] LANE… [-- PYTEST ARGS]; "
-            "lanes: "
-            f"{', '.join(lane for lane in LANES if lane != 'host')}"
-            + (f" (not a nested lane: {', '.join(unknown)})" if unknown else ""),
+            f"lanes: {', '.join(SESSIONS)} (unit: the tests that need no engine; host: those "
+            "that do, on the host's engine; the others: the engine-sensitive ones, nested)"
+            + (f"; not a lane: {', '.join(unknown)}" if unknown else ""),
             file=sys.stderr,
         )
         return 2
@@ -61,14 +70,15 @@ def main(argv: list[str]) -> int:
     sessions: dict[str, subprocess.Popen[str]] = {}
     pumps: list[threading.Thread] = []
     for lane in lanes:
+        engine_lane, marker = SESSIONS[lane]
         command = [
             sys.executable,
             "-m",
             "pytest",
             "-m",
-            "lanes",
+            marker,
             "--engine",
-            lane,
+            engine_lane,
             "-p",
             "no:cacheprovider",
             # Each session its own temporary folder: pytest's numbered folders are not
@@ -106,7 +116,8 @@ def main(argv: list[str]) -> int:
     print(f"\nEngine lanes, side by side, in {time.monotonic() - started:.0f} s:")
     for lane, code in codes.items():
         print(f"  {lane:<{width}}  {'passed' if code == 0 else f'FAILED (pytest exit {code})'}")
-    left = _nested_engines_left(lanes) if check_leftovers else []
+    nested = [lane for lane in lanes if SESSIONS[lane][0] != "host"]
+    left = _nested_engines_left(nested) if check_leftovers and nested else []
     if left:
         print(f"  nested engines left on the host engine: {', '.join(left)}")
     return 0 if all(code == 0 for code in codes.values()) and not left else 1
