@@ -30,9 +30,6 @@ REFERENCE = ROOT / "solutions" / "model-api"
 LESSONS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.name[:2].isdigit())
 # Written by tools while the tests run; not the course's content.
 TOOL_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts"}
-# Lesson 6 prints the capstone's Dockerfile minus its HEALTHCHECK: issue 14 item 7 removes
-# it. Until then the leak is pinned here, and a strict xfail below says when it is gone.
-KNOWN_LEAKS = {"lessons/06-model-api/model-api.ipynb"}
 
 pytestmark = pytest.mark.slow
 
@@ -255,21 +252,8 @@ def test_released_notebooks_are_nbgraders_output(built: Built, tmp_path: Path) -
 
 
 def test_reference_dockerfile_is_not_released(built: Built) -> None:
-    """Does no released file (besides the known leak of lesson 6) carry a tell-tale line
-    of solutions/model-api/Dockerfile?"""
-    leaks = {
-        path: hits for path, hits in _reference_leaks(built).items() if path not in KNOWN_LEAKS
-    }
-    assert leaks == {}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 7: lesson 6 prints the capstone Dockerfile minus its HEALTHCHECK; "
-    "when it no longer does, remove it from KNOWN_LEAKS and this mark",
-)
-def test_lesson_6_no_longer_prints_the_capstone_solution(built: Built) -> None:
-    """Has lesson 6 stopped printing the reference Dockerfile's lines?"""
+    """Does no released file (lesson 6 included: it asks questions, it no longer shows the
+    capstone's Dockerfile) carry a tell-tale line of solutions/model-api/Dockerfile?"""
     assert _reference_leaks(built) == {}
 
 
