@@ -4,10 +4,13 @@
 
 Each lane is its own pytest session against its own nested engine (``--engine LANE``, see
 conftest.py), so they can run side by side: most of a lane's time is waiting for its
-engine (builds, readiness, ``docker save``, PyPI), not using the CPU. Two more sessions
-make up the rest of the suite, so that ``make test`` runs all of it side by side: ``host``,
-the tests that need an engine (marker ``docker``) on the host's own one, and ``unit``, the
-tests that need none (together, what ``pytest`` alone runs). Every line a session
+engine (builds, readiness, ``docker save``, PyPI), not using the CPU. The session ``host``
+is the whole suite on the host's own engine (what ``pytest`` alone runs), so that ``make
+test`` runs it beside the nested lanes rather than before them. (The tests that need no
+engine stay in the host's session, at its end: they only use the CPU, and there they fill
+the time the finished lanes leave. In their own session, in a cold run here, they took
+the CPU from the host's engine tests early on, and the host's session ended last, later.)
+Every line a session
 prints is shown as it comes, prefixed with its lane, as ``docker compose logs`` does; at
 the end, one line per lane says how it went, and the host engine is checked for nested
 engines left behind (``--no-leftover-check`` skips that, for runs that start none). The
@@ -30,11 +33,10 @@ from tests.lanes import LANES
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPORARY = Path(tempfile.gettempdir()) / "docker-ml-course-lanes"
-# Each session's engine (--engine) and tests (-m); a nested lane takes the engine-sensitive ones.
-SESSIONS: dict[str, tuple[str, str]] = {
-    "unit": ("host", "not docker"),
-    "host": ("host", "docker"),
-    **{lane: (lane, "lanes") for lane in LANES if lane != "host"},
+# Each session's pytest arguments: the host runs everything, a nested lane (--engine) the
+# engine-sensitive tests.
+SESSIONS: dict[str, list[str]] = {
+    lane: ["--engine", lane] + ([] if lane == "host" else ["-m", "lanes"]) for lane in LANES
 }
 
 
@@ -57,8 +59,8 @@ def main(argv: list[str]) -> int:
     if not lanes or unknown:
         print(
             "usage: python -m tests.run_lanes [--no-leftover-check] LANE… [-- PYTEST ARGS]; "
-            f"lanes: {', '.join(SESSIONS)} (unit: the tests that need no engine; host: those "
-            "that do, on the host's engine; the others: the engine-sensitive ones, nested)"
+            f"lanes: {', '.join(SESSIONS)} (host: the whole suite on the host's engine; "
+            "the others: its engine-sensitive tests on a nested engine)"
             + (f"; not a lane: {', '.join(unknown)}" if unknown else ""),
             file=sys.stderr,
         )
@@ -70,15 +72,11 @@ def main(argv: list[str]) -> int:
     sessions: dict[str, subprocess.Popen[str]] = {}
     pumps: list[threading.Thread] = []
     for lane in lanes:
-        engine_lane, marker = SESSIONS[lane]
         command = [
             sys.executable,
             "-m",
             "pytest",
-            "-m",
-            marker,
-            "--engine",
-            engine_lane,
+            *SESSIONS[lane],
             "-p",
             "no:cacheprovider",
             # Each session its own temporary folder: pytest's numbered folders are not
@@ -116,7 +114,7 @@ def main(argv: list[str]) -> int:
     print(f"\nEngine lanes, side by side, in {time.monotonic() - started:.0f} s:")
     for lane, code in codes.items():
         print(f"  {lane:<{width}}  {'passed' if code == 0 else f'FAILED (pytest exit {code})'}")
-    nested = [lane for lane in lanes if SESSIONS[lane][0] != "host"]
+    nested = [lane for lane in lanes if lane != "host"]
     left = _nested_engines_left(nested) if check_leftovers and nested else []
     if left:
         print(f"  nested engines left on the host engine: {', '.join(left)}")

@@ -39,13 +39,13 @@ def test_a_failing_lane_fails_the_run() -> None:
     assert "FAILED (pytest exit 4)" in result.stdout
 
 
-def test_unit_and_host_are_the_whole_suite_and_a_nested_lane_the_engine_sensitive_part() -> None:
-    result = _run("--no-leftover-check", "unit", "host", "modern", "--", "--collect-only", "-q")
+def test_the_host_is_the_whole_suite_and_a_nested_lane_the_engine_sensitive_part() -> None:
+    result = _run("--no-leftover-check", "host", "modern", "--", "--collect-only", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     tests = {
         lane: {line.split(" | ", 1)[1] for line in lines if line.startswith(f"{lane:<6} | ")}
-        for lane in ("unit", "host", "modern")
+        for lane in ("host", "modern")
     }
     everything = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
@@ -55,14 +55,10 @@ def test_unit_and_host_are_the_whole_suite_and_a_nested_lane_the_engine_sensitiv
         timeout=300,
         check=False,
     ).stdout.splitlines()
-    whole = {line for line in everything if "::" in line}
-    assert {t for t in tests["unit"] | tests["host"] if "::" in t} == whole
-    assert not tests["unit"] & tests["host"] & whole
-    assert any("tests/unit/test_run_lanes.py::" in t for t in tests["unit"])
-    assert any("tests/lessons/test_lessons.py::" in t for t in tests["host"])
+    assert {t for t in tests["host"] if "::" in t} == {t for t in everything if "::" in t}
     assert any("[model-api--fail--secret-in-env-modern]" in t for t in tests["modern"])
     assert not any("tests/unit/" in t for t in tests["modern"])
-    for lane in ("unit", "host", "modern"):
+    for lane in ("host", "modern"):
         assert f"  {lane:<6}  passed" in lines
 
 
@@ -70,4 +66,4 @@ def test_an_unknown_lane_is_refused_with_the_lanes_there_are() -> None:
     result = _run("docker-desktop")
     assert result.returncode == 2
     assert "not a lane: docker-desktop" in result.stderr
-    assert "unit, host, modern, modern-containerd, podman" in result.stderr
+    assert "host, modern, modern-containerd, podman" in result.stderr
