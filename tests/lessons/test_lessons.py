@@ -244,7 +244,7 @@ def other_answer(lesson: str, grade_id: str, kind: str) -> str:
 
 
 def rejected_with(wrong: str) -> str:
-    first = wrong.splitlines()[0]
+    first = next(iter(wrong.splitlines()), "")
     assert first.startswith(REJECTED_WITH), f"a wrong answer starts with {REJECTED_WITH!r}"
     return first.removeprefix(REJECTED_WITH).strip()
 
@@ -279,12 +279,17 @@ def test_every_answer_cell_has_a_wrong_and_another_right_answer() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_scores_wrong_answers_0_and_other_right_answers_full(  # type: ignore[no-untyped-def]
-    course: Path, docker_client, lesson: str
+    course: Path, docker_client, lane: str, lesson: str
 ) -> None:
     """Each graded cell's tests judge what the learner made on the engine: a wrong answer
     that games the visible test scores 0 there, for its own reason; another right one scores
     full marks. Both notebooks go through nbgrader like a learner's."""
     from nbgrader.api import Gradebook
+
+    if lane != "host":
+        # The right answers are Docker CLI and SDK code (docker top, docker history's
+        # flags); what differs between engines is the lesson test's, on every lane.
+        pytest.skip("the answers judge the hidden tests, on the host's Docker engine")
 
     run_nbgrader(course, "generate_assignment", lesson, "--force")
     released = notebook_of(course / "lessons" / lesson)

@@ -1,3 +1,3 @@
-# Rejected with: that is the host's name
-# The name of the machine the notebook runs on.
-sleeper_hostname = socket.gethostname()
+# Rejected with: is not the hostname inside
+# The container's name, not its hostname (which is its id, unless set).
+sleeper_hostname = f"sleeper-{RUN}"

@@ -1,5 +1,6 @@
 # pip3 and python -m pip, an upgrade of pip first, PIP_NO_CACHE_DIR instead of
-# --no-cache-dir, another WORKDIR, and an instruction longer than a table column.
+# --no-cache-dir, another WORKDIR, an instruction longer than a table column, and ENTRYPOINT
+# instead of CMD.
 def ordered_dockerfile() -> str:
     return """\
 FROM python:3.11-slim
@@ -8,5 +9,5 @@ WORKDIR /srv/app
 COPY requirements.txt ./
 RUN python -m pip install --upgrade pip && pip3 install --requirement requirements.txt
 COPY app.py ./
-CMD ["python", "app.py"]
+ENTRYPOINT ["python", "app.py"]
 """
