@@ -5,12 +5,10 @@
 Each lane is its own pytest session against its own nested engine (``--engine LANE``, see
 conftest.py), so they can run side by side: most of a lane's time is waiting for its
 engine (builds, readiness, ``docker save``, PyPI), not using the CPU. The session ``host``
-is the whole suite on the host's own engine (what ``pytest`` alone runs), so that ``make
-test`` runs it beside the nested lanes rather than before them. (The tests that need no
-engine stay in the host's session, at its end: they only use the CPU, and there they fill
-the time the finished lanes leave. In their own session, in a cold run here, they took
-the CPU from the host's engine tests early on, and the host's session ended last, later.)
-Every line a session
+is the whole suite on the host's own engine (what ``pytest`` alone runs), for running
+everything side by side; ``make test`` runs the host's suite first and then the lanes, as
+on two cores the load of all four at once can fail verdicts that depend on time (see the
+Makefile). Every line a session
 prints is shown as it comes, prefixed with its lane, as ``docker compose logs`` does; at
 the end, one line per lane says how it went, and the host engine is checked for nested
 engines left behind (``--no-leftover-check`` skips that, for runs that start none). The
