@@ -73,9 +73,12 @@ BIND_MOUNTS = Limit(
 )
 
 
-def limits_here(docker_client: Any, folder: Path) -> list[Limit]:
-    """The limits of the engine under test, found the way the lessons find them."""
-    return [] if engine_sees_folder(docker_client, folder) else [BIND_MOUNTS]
+def limits_here(docker_client: Any, folder: Path, lesson: str) -> tuple[list[Limit], set[str]]:
+    """The lesson's limits on the engine under test, found the way the lessons find them,
+    and the grade ids of the cells they cost."""
+    found = [] if engine_sees_folder(docker_client, folder) else [BIND_MOUNTS]
+    limits = [limit for limit in found if limit.lesson == lesson]
+    return limits, {grade_id for limit in limits for grade_id in limit.grade_ids}
 
 
 def notebook_of(folder: Path) -> Path:
@@ -162,8 +165,7 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lane: str, lesson: 
     run_nbgrader(course, "export", "--to", "grades.csv")
 
     autograded = nbformat.read(course / "autograded" / "instructor" / lesson / committed.name, 4)
-    limits = [limit for limit in limits_here(docker_client, course) if limit.lesson == lesson]
-    cannot = {grade_id for limit in limits for grade_id in limit.grade_ids}
+    limits, cannot = limits_here(docker_client, course, lesson)
     lost = sum(
         float(c.metadata["nbgrader"].get("points", 0))
         for c in autograded.cells
@@ -299,8 +301,7 @@ def test_lesson_scores_wrong_answers_0_and_other_right_answers_full(  # type: ig
         nbformat.write(answered(released, lesson, kind), target / released.name)
     run_nbgrader(course, "autograde", lesson, "--force")
 
-    limits = [limit for limit in limits_here(docker_client, course) if limit.lesson == lesson]
-    cannot = {grade_id for limit in limits for grade_id in limit.grade_ids}
+    _, cannot = limits_here(docker_client, course, lesson)
     errors = {
         kind: {
             c.metadata.get("nbgrader", {}).get("grade_id"): o
