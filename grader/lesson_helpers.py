@@ -25,11 +25,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from grader.engine.session import BASE_IMAGE, publish_host_for, run_to_completio
 from grader.errors import EngineRefused, NotFoundOnEngine
 
 __all__ = [
+    "BUILTIN_BUILDKIT_SILENCE",
     "LOST_SNAPSHOT",
     "BuildOutput",
     "BuildResult",
@@ -352,6 +354,17 @@ fault, never the learner's. The lesson clears the unused build cache and builds 
 before it gives up."""
 
 
+BUILTIN_BUILDKIT_SILENCE = 180.0
+"""Seconds a build by Engine 20.10's built-in BuildKit may print nothing before it counts
+as hung. That BuildKit at times stops answering a CLI's build session for good (every
+build from then on hangs before its first step; moby/buildkit#748, moby/moby#40409; seen
+here on cold CI machines). A lesson's slowest step, a pip install, prints a line at least
+every minute or so; newer engines (23+) have no such limit."""
+
+_HUNG_BUILDKIT: set[str] = set()
+"""Engines whose BuildKit hung in this kernel: their later builds use the classic builder."""
+
+
 @dataclass(frozen=True)
 class BuildResult:
     command: str
@@ -360,6 +373,8 @@ class BuildResult:
     lines: list[str]
     """Everything the build printed, stdout and stderr interleaved, as a terminal shows it."""
     parsed: BuildOutput
+    hung: bool = False
+    """Stopped by the lesson because it printed nothing for the builder's silence limit."""
 
     @property
     def steps(self) -> list[BuildStep]:
@@ -384,6 +399,8 @@ class Builder:
     """e.g. ``Docker Engine 26.1.5`` or ``Podman Engine 5.4.2``."""
     why: str
     """One sentence for the learner: which builder, and why this one."""
+    silence_limit: float | None = None
+    """Seconds of silence after which a build counts as hung and is stopped (None: never)."""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -396,11 +413,12 @@ class Builder:
     ) -> list[str]:
         """The ``docker build`` command for the context in the current folder."""
         command = [str(self.cli), "build"]
-        if quiet:
+        if quiet and self.silence_limit is None:
             command.append("--quiet")
         elif self.kind == "buildkit":
             # The plain progress prints every step as a line, as a CI log shows it; a
-            # terminal shows the same steps redrawn in place.
+            # terminal shows the same steps redrawn in place. A build watched for silence
+            # keeps it even when quiet: --quiet prints nothing until the end.
             command.append("--progress=plain")
         if self.kind == "classic":
             command.append("--force-rm")  # a failed step leaves no container behind
@@ -430,7 +448,19 @@ class Builder:
         A build the engine failed because its build cache lost a snapshot (see
         :data:`LOST_SNAPSHOT`) is run once more, saying so, before it counts as failed.
         """
+        if self.kind == "buildkit" and self.engine in _HUNG_BUILDKIT:
+            return self._classic().build(folder, tag, labels, quiet=quiet, check=check)
         result = self._build_once(folder, tag, labels, quiet=quiet)
+        if result.hung:
+            _HUNG_BUILDKIT.add(self.engine)
+            print(
+                f"`{result.command}` printed nothing for {self.silence_limit:.0f} s: "
+                f"{self.engine}'s built-in BuildKit stops answering at times (a known fault "
+                "of that engine, moby/buildkit#748, not of your Dockerfile). This lesson "
+                "builds with the classic builder from now on (`DOCKER_BUILDKIT=0`); restart "
+                "the engine to get BuildKit back."
+            )
+            return self._classic().build(folder, tag, labels, quiet=quiet, check=check)
         if result.returncode != 0 and LOST_SNAPSHOT.search(result.text):
             # The cache records that name the lost snapshot would fail the same build
             # again: clear the unused build cache (images stay) before the second try.
@@ -458,11 +488,30 @@ class Builder:
             )
         return result
 
+    def _classic(self) -> Builder:
+        return replace(
+            self,
+            kind="classic",
+            silence_limit=None,
+            why=f"{self.engine}'s BuildKit hung in this lesson: the classic builder builds instead.",
+        )
+
     def _build_once(
         self, folder: Path, tag: str, labels: Mapping[str, str] | None, *, quiet: bool
     ) -> BuildResult:
         parsed = BuildOutput()
         lines: list[str] = []
+        last_output = [time.monotonic()]
+        finished = threading.Event()
+        hung = threading.Event()
+
+        def stop_when_silent(process: subprocess.Popen[str], limit: float) -> None:
+            while not finished.wait(1.0):
+                if time.monotonic() - last_output[0] > limit:
+                    hung.set()
+                    process.kill()  # its output closes, which ends the reading below
+                    return
+
         with subprocess.Popen(
             self.command(tag, labels, quiet=quiet),
             cwd=folder,
@@ -473,13 +522,23 @@ class Builder:
             errors="replace",
         ) as process:
             assert process.stdout is not None
-            for raw in process.stdout:
-                line = _ANSI.sub("", raw.rstrip("\n")).replace("\r", "")
-                lines.append(line)
-                parsed.feed(line, time.monotonic())
-            returncode = process.wait()
+            if self.silence_limit is not None:
+                threading.Thread(
+                    target=stop_when_silent, args=(process, self.silence_limit), daemon=True
+                ).start()
+            try:
+                for raw in process.stdout:
+                    last_output[0] = time.monotonic()
+                    line = _ANSI.sub("", raw.rstrip("\n")).replace("\r", "")
+                    lines.append(line)
+                    parsed.feed(line, time.monotonic())
+                returncode = process.wait()
+            finally:
+                finished.set()
         parsed.finish(time.monotonic())
-        return BuildResult(self.display(tag, quiet=quiet), returncode, lines, parsed)
+        return BuildResult(
+            self.display(tag, quiet=quiet), returncode, lines, parsed, hung=hung.is_set()
+        )
 
 
 def choose_builder(client: Any, path: str | None = None) -> Builder:
@@ -511,6 +570,8 @@ def choose_builder(client: Any, path: str | None = None) -> Builder:
                 engine,
                 f"{engine} builds with BuildKit, as `docker build` does on Docker Desktop and "
                 "Docker Engine 23+.",
+                # Engines before 23.0 have the BuildKit that can hang a session for good.
+                silence_limit=BUILTIN_BUILDKIT_SILENCE if features.major < 23 else None,
             )
     return Builder(
         "classic",

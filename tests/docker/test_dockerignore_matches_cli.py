@@ -185,16 +185,41 @@ def _predicted(root: Path) -> dict[str, str]:
     return types
 
 
+CLI_TIMEOUT = 60
+"""Seconds a CLI call may take: each case's build and run take about a second."""
+
+_HUNG: dict[str, str] = {}
+"""CLI variant → why it cannot be compared in this session (it hung once already)."""
+
+
 def _run(cli: Cli, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the variant's CLI; skip the case (and the variant's later ones) if it hangs.
+
+    A CLI that never finishes cannot be compared with: that is the engine's fault, not
+    grader.dockerignore's. Engine 20.10's built-in BuildKit has hung this way on a cold
+    CI machine (every session build from the first, at 300 s each; moby/buildkit#748,
+    moby/moby#40409 report the same), so one hang skips the variant for the session
+    rather than costing a minute per case.
+    """
     assert cli.binary is not None
-    return subprocess.run(
-        [cli.binary, *args],
-        cwd=cwd,
-        env={**os.environ, **cli.env},
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    if cli.name in _HUNG:
+        pytest.skip(_HUNG[cli.name])
+    try:
+        return subprocess.run(
+            [cli.binary, *args],
+            cwd=cwd,
+            env={**os.environ, **cli.env},
+            capture_output=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        printed = ((exc.stdout or b"") + (exc.stderr or b"")).decode(errors="replace")
+        _HUNG[cli.name] = (
+            f"the {cli.name} CLI hung: `docker {args[0]}` did not finish in {CLI_TIMEOUT} s, "
+            f"so this session cannot compare with it; it printed: {printed[-800:]!r}"
+        )
+        pytest.skip(_HUNG[cli.name])
 
 
 @pytest.fixture
@@ -229,7 +254,10 @@ def test_context_matches_the_docker_cli(
     tag = f"grader-dockerignore-test:{uuid.uuid4().hex[:12]}"
     build = _run(
         cli,
-        *("build", "--no-cache", "--rm", "--force-rm", "--label", run_label, "-t", tag, "."),
+        "build",
+        # BuildKit's plain progress names the step it is on, should the build hang.
+        *(["--progress=plain"] if cli.env["DOCKER_BUILDKIT"] == "1" else []),
+        *("--no-cache", "--rm", "--force-rm", "--label", run_label, "-t", tag, "."),
         cwd=root,
     )
     assert build.returncode == 0, build.stderr.decode(errors="replace")[-2000:]

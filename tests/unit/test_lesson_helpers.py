@@ -17,6 +17,7 @@ import io
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +26,7 @@ import nbformat
 import pytest
 
 from grader.lesson_helpers import (
+    BUILTIN_BUILDKIT_SILENCE,
     EntryKind,
     begin_lesson,
     choose_builder,
@@ -302,6 +304,57 @@ def test_a_failed_build_raises_with_its_last_lines(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="FROM nowhere"):
         builder.build(tmp_path, "app:1")
     assert builder.build(tmp_path, "app:1", check=False).returncode == 1
+
+
+def _hanging_buildkit_docker(folder: Path) -> Path:
+    """A stand-in 20.10 `docker`: BuildKit builds print one line and then hang, the
+    classic builder builds (each call appended to ``called``)."""
+    folder.mkdir(parents=True)
+    script = folder / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--version" ]; then echo "Docker version 20.10.24+dfsg1, build 297e128"; exit 0; fi\n'
+        'if [ "$1" = "buildx" ]; then exit 1; fi\n'
+        f'echo "$DOCKER_BUILDKIT $*" >> "{folder}/called"\n'
+        'if [ "$DOCKER_BUILDKIT" = "1" ]; then echo "#1 [internal] load build definition from '
+        'Dockerfile"; exec sleep 60; fi\n'
+        'echo "Step 1/1 : FROM python:3.11-slim"; echo " ---> 0123456789ab"\n'
+        'echo "Successfully built 0123456789ab"\n'
+    )
+    script.chmod(0o755)
+    return folder
+
+
+def test_only_engines_before_23_have_their_buildkit_watched_for_silence(tmp_path: Path) -> None:
+    built_in = _fake_docker(tmp_path / "usr", "20.10.24+dfsg1", buildx=False)
+    old = choose_builder(_engine(version="20.10.24+dfsg1"), str(built_in))
+    assert (old.kind, old.silence_limit) == ("buildkit", BUILTIN_BUILDKIT_SILENCE)
+    assert "--quiet" not in old.command("app:1", quiet=True)  # silence must be visible
+    assert "--progress=plain" in old.command("app:1", quiet=True)
+    new = choose_builder(_engine(version="27.3.1"), str(built_in))
+    assert (new.kind, new.silence_limit) == ("buildkit", None)
+    assert "--quiet" in new.command("app:1", quiet=True)
+
+
+def test_a_silent_buildkit_build_is_stopped_and_the_lesson_goes_on_classic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Engine 20.10's BuildKit can stop answering for good: the build is stopped once its
+    silence passes the limit, built with the classic builder, and so are later builds."""
+    monkeypatch.setattr("grader.lesson_helpers._HUNG_BUILDKIT", set())
+    folder = _hanging_buildkit_docker(tmp_path / "bin")
+    builder = replace(
+        choose_builder(_engine(version="20.10.24+dfsg1"), str(folder)), silence_limit=1.0
+    )
+    assert builder.kind == "buildkit"
+    first = builder.build(tmp_path, "app:1")
+    assert (first.returncode, first.parsed.dialect) == (0, "classic")
+    assert first.command.startswith("DOCKER_BUILDKIT=0 docker build")
+    assert "printed nothing for 1 s" in capsys.readouterr().out
+    second = builder.build(tmp_path, "app:2")
+    assert second.parsed.dialect == "classic"
+    calls = [line.split()[0] for line in (folder / "called").read_text().splitlines()]
+    assert calls == ["1", "0", "0"]  # one BuildKit try, then the classic builder only
 
 
 # --- where the engine is, and what docker history says --------------------------------
