@@ -1,6 +1,7 @@
-"""A learner's first minutes, in a real browser: JupyterLab opens a lesson, Run All Cells
-shows the outputs, and nbgrader's Validate button is there. A screenshot is kept in
-test-artifacts/ for people to look at."""
+"""A learner's first minutes, in a real browser: JupyterLab in learner mode (as `make lab`
+starts it) opens a lesson, Run All Cells shows the outputs, nbgrader's Validate button is
+there and its instructor tools are not. Screenshots are kept in test-artifacts/ for people
+to look at."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.chromium import ChromiumPage, require_chromium
+from tests.unit.test_jupyter_modes import INSTRUCTOR_PLUGINS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The lessons the tests open; what their runs leave is removed by label afterwards.
+BROWSED = ("01-containers", "07-images-for-ml")
 
 
 def _free_port() -> int:
@@ -57,6 +62,8 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
             # The lesson's work folder in the test's own folder, not in the home folder.
             "DOCKER_ML_COURSE_WORK": str(tmp_path / "work"),
+            # Learner mode, as `make lab` (make/common.mk's LEARNER_MODE) sets it.
+            "JUPYTER_CONFIG_PATH": str(ROOT / "jupyter-config" / "learner"),
         },
     )
     base = f"http://127.0.0.1:{port}"
@@ -76,9 +83,38 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
     finally:
         server.terminate()
         server.wait(timeout=30)
-        label = {"label": "org.docker-ml-course.lesson=01-containers"}
-        for container in docker_client.containers.list(all=True, filters=label):
-            container.remove(force=True, v=True)
+        # Run All Cells stops at the first unanswered exercise, before the clean-up cell.
+        for lesson in BROWSED:
+            label = {"label": f"org.docker-ml-course.lesson={lesson}"}
+            for container in docker_client.containers.list(all=True, filters=label):
+                container.remove(force=True, v=True)
+            for image in docker_client.images.list(filters=label):
+                docker_client.images.remove(image.id, force=True)
+            for volume in docker_client.volumes.list(filters=label):
+                volume.remove(force=True)
+
+
+def _run_all_cells(page: Any, base: str, token: str, notebook: str) -> Any:
+    """Open the notebook, wait for its kernel, Run All Cells; the page's output areas."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate")).to_be_visible(
+        timeout=30_000
+    )
+    # Run All Cells before the kernel is ready runs nothing (seen on a loaded machine):
+    # wait until the status bar says the kernel is idle.
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+    page.get_by_text("Run", exact=True).first.click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    return page.locator(".jp-OutputArea-output")
+
+
+def _dismiss_news(page: Any) -> None:
+    news = page.get_by_role("button", name="No", exact=True)
+    if news.count():
+        news.first.click()
 
 
 def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) -> None:
@@ -90,22 +126,42 @@ def test_lesson_runs_in_jupyterlab_with_nbgrader(jupyterlab: tuple[str, str]) ->
     base, token = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright, ChromiumPage(playwright) as page:
-        page.goto(f"{base}/lab/tree/01-containers/containers.ipynb?token={token}")
-        expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
-        expect(page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate")).to_be_visible(
-            timeout=30_000
-        )
-        # Run All Cells before the kernel is ready runs nothing (seen on a loaded machine):
-        # wait until the status bar says the kernel is idle.
-        expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
-        page.get_by_text("Run", exact=True).first.click()
-        page.get_by_text("Run All Cells", exact=True).click()
-        output = page.locator(".jp-OutputArea-output")
+        output = _run_all_cells(page, base, token, "01-containers/containers.ipynb")
         expect(output.filter(has_text="this run's id is")).to_be_visible(timeout=120_000)
         expect(output.filter(has_text="Exited (137)")).to_be_visible(timeout=120_000)
         expect(output.filter(has_text="NotImplementedError").first).to_be_visible(timeout=60_000)
-        news = page.get_by_role("button", name="No", exact=True)
-        if news.count():
-            news.first.click()
+        _dismiss_news(page)
         output.filter(has_text="Exited (137)").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-lesson-01.png"), full_page=False)
+
+
+def test_lesson_7_runs_in_learner_mode_without_the_instructor_tools(
+    jupyterlab: tuple[str, str],
+) -> None:
+    """Does lesson 7 run its demos in the browser (builds, a plot, the model in a volume)
+    up to its first exercise, with nbgrader's instructor tools off and out of sight?"""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright, ChromiumPage(playwright) as page:
+        output = _run_all_cells(page, base, token, "07-images-for-ml/images-for-ml.ipynb")
+        expect(output.filter(has_text="this run's id is")).to_be_visible(timeout=120_000)
+        expect(output.filter(has_text="volume, second start").first).to_be_visible(timeout=300_000)
+        expect(output.filter(has_text="NotImplementedError").first).to_be_visible(timeout=60_000)
+        assert page.locator(".jp-OutputArea-output img").count() >= 1, "no plot was drawn"
+        disabled = page.evaluate(
+            "JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+            ".disabledExtensions"
+        )
+        assert set(INSTRUCTOR_PLUGINS) <= set(disabled), disabled
+        _dismiss_news(page)
+        menu = page.get_by_text("Nbgrader", exact=True)
+        if menu.count():
+            menu.first.click()  # what it would list, had learner mode let the tools in
+        for tool in ("Formgrader", "Create Assignment", "Course List", "Assignment List"):
+            assert page.get_by_text(tool, exact=True).count() == 0, f"{tool} is on the page"
+        page.keyboard.press("Escape")
+        output.filter(has_text="volume, second start").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-lesson-07.png"), full_page=False)
