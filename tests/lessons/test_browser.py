@@ -54,6 +54,10 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={tmp_path / 'lessons'}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # A workspace of its own: JupyterLab reopens the notebooks a saved workspace
+            # had open (an earlier test's, or a person's), and two notebooks on the page
+            # make its locators ambiguous.
+            f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
