@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from grader.lesson_helpers import remove_earlier_runs
 from tests.chromium import ChromiumPage, require_chromium
 from tests.unit.test_jupyter_modes import INSTRUCTOR_PLUGINS
 
@@ -87,15 +88,10 @@ def jupyterlab(tmp_path: Path, docker_client) -> Iterator[tuple[str, str]]:  # t
     finally:
         server.terminate()
         server.wait(timeout=30)
-        # Run All Cells stops at the first unanswered exercise, before the clean-up cell.
+        # Run All Cells stops at the first unanswered exercise, before the clean-up cell:
+        # what a lesson's next run would remove (every run but "", so all of them).
         for lesson in BROWSED:
-            label = {"label": f"org.docker-ml-course.lesson={lesson}"}
-            for container in docker_client.containers.list(all=True, filters=label):
-                container.remove(force=True, v=True)
-            for image in docker_client.images.list(filters=label):
-                docker_client.images.remove(image.id, force=True)
-            for volume in docker_client.volumes.list(filters=label):
-                volume.remove(force=True)
+            remove_earlier_runs(docker_client, lesson, "", tmp_path / "work")
 
 
 def _run_all_cells(page: Any, base: str, token: str, notebook: str) -> Any:
