@@ -20,6 +20,7 @@ tested code, so that a lesson's cells stay about Docker rather than about engine
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -37,7 +38,7 @@ from typing import Any
 from grader.engine import host as engine_host
 from grader.engine.builders import EngineFeatures
 from grader.engine.image_layers import EntryKind, Layer, LayerEntry, SavedImage
-from grader.engine.session import BASE_IMAGE, publish_host_for, run_to_completion
+from grader.engine.session import BASE_IMAGE, engine_errors, publish_host_for, run_to_completion
 from grader.errors import EngineRefused, NotFoundOnEngine
 
 __all__ = [
@@ -47,19 +48,29 @@ __all__ = [
     "BuildResult",
     "BuildStep",
     "Builder",
+    "EngineAtStart",
     "EntryKind",
     "Layer",
     "LayerEntry",
+    "LessonEnd",
+    "LessonObjects",
     "SavedImage",
     "begin_lesson",
     "choose_builder",
     "docker_clis",
+    "end_lesson",
     "engine_name",
     "engine_sees_folder",
+    "find_lesson_objects",
     "history_instruction",
     "host_address",
     "layer_history",
+    "learners_container",
+    "learners_volume",
+    "lesson_prefix",
     "parse_build_output",
+    "remove_earlier_runs",
+    "remove_lesson_objects",
     "saved_image",
 ]
 
@@ -683,11 +694,22 @@ def engine_sees_folder(
         marker.unlink(missing_ok=True)
 
 
-# --- a lesson's run: its work folder, and what earlier runs left --------------------------
+# --- a lesson's run: its work folder, and what it made on the engine ------------------------
+#
+# A lesson's own demos label what they make (LESSON_LABEL, LESSON_RUN_LABEL). What the learner
+# makes by typing real commands (`docker run --name l3-settings …` in a %%bash cell or a
+# terminal) carries no label: the lesson asks for names that start with its prefix (``l3-``),
+# and remembers which containers and images the engine had when the lesson began, so that a
+# container made since from one of the lesson's images (a `docker run l8-broken` without
+# --name) and the untagged image a rebuild leaves (`docker build -t l7-serve .`, twice) are
+# found as well. Anything else made since the lesson began may be the learner's own work in
+# another window: it is listed, never removed.
 
 LESSON_LABEL = "org.docker-ml-course.lesson"
 LESSON_RUN_LABEL = "org.docker-ml-course.lesson-run"
 WORK_ROOT_VARIABLE = "DOCKER_ML_COURSE_WORK"
+ENGINE_AT_START = ".engine-at-start.json"
+"""In a run's work folder: the ids of the containers and images the engine had at its start."""
 
 
 def lesson_work_root() -> Path:
@@ -699,10 +721,162 @@ def lesson_work_root() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / "docker-ml-course-work"
 
 
+def lesson_prefix(lesson: str) -> str:
+    """``l3-`` for ``03-running-and-configuration``: how the names of the containers, images
+    and volumes a learner makes in that lesson begin."""
+    number = lesson.split("-", 1)[0]
+    if not number.isdigit():
+        raise ValueError(f"a lesson's name starts with its number (01-containers), not {lesson!r}")
+    return f"l{int(number)}-"
+
+
+def _repository(tag: str) -> str:
+    """``l7-serve`` for ``l7-serve:1.3.0``, ``localhost/l7-serve:latest`` (Podman) and
+    ``docker.io/library/l7-serve:latest`` (the containerd image store)."""
+    name = tag.rsplit("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: name.rindex(":")]
+    for registry in ("localhost/", "docker.io/library/"):
+        name = name.removeprefix(registry)
+    return name
+
+
+def _named_for(prefix: str, name: str) -> bool:
+    return name.lstrip("/").startswith(prefix)
+
+
+@dataclass(frozen=True)
+class EngineAtStart:
+    """The containers and images the engine had when a lesson's run began."""
+
+    containers: frozenset[str]
+    images: frozenset[str]
+
+    @classmethod
+    def of(cls, client: Any) -> EngineAtStart:
+        return cls(
+            frozenset(c.id for c in engine_host.find_containers(client, [])),
+            frozenset(i.id for i in engine_host.find_images(client)),
+        )
+
+    def save(self, folder: Path) -> None:
+        state = {"containers": sorted(self.containers), "images": sorted(self.images)}
+        (folder / ENGINE_AT_START).write_text(json.dumps(state, indent=1))
+
+    @classmethod
+    def load(cls, folder: Path) -> EngineAtStart | None:
+        """What :meth:`save` wrote in ``folder``; None when it is missing or unreadable."""
+        try:
+            state = json.loads((folder / ENGINE_AT_START).read_text())
+            return cls(frozenset(state["containers"]), frozenset(state["images"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class LessonObjects:
+    """What a lesson's runs have on the engine, found by label, by name and by time."""
+
+    containers: tuple[engine_host.ContainerState, ...] = ()
+    images: tuple[engine_host.ImageState, ...] = ()
+    """Images to remove whole: the lesson's labelled ones, and those whose every tag has the
+    lesson's prefix, or none (a rebuild's previous image, made since the run began)."""
+    tags: tuple[str, ...] = ()
+    """Tags with the lesson's prefix on an image that has other tags too: untagged only."""
+    volumes: tuple[str, ...] = ()
+    runs: frozenset[str] = frozenset()
+    """The runs that made them (``?`` for what the learner named, which carries no run)."""
+    others: tuple[engine_host.ContainerState, ...] = ()
+    """Containers made since the run began that are not the lesson's: left alone."""
+
+
+def find_lesson_objects(
+    client: Any, lesson: str, *, spare_run: str = "", started: EngineAtStart | None = None
+) -> LessonObjects:
+    """The containers, images and volumes of ``lesson``'s runs other than ``spare_run``:
+    labelled with the lesson, or named with its prefix (:func:`lesson_prefix`), or, with
+    ``started``, made since then from one of the lesson's images (containers) or left
+    untagged (images). Never anything of another lesson, nor what was there at ``started``."""
+    prefix = lesson_prefix(lesson)
+    runs: set[str] = set()
+
+    def labelled(labels: Mapping[str, str]) -> bool:
+        if labels.get(LESSON_LABEL) != lesson:
+            return False
+        run = labels.get(LESSON_RUN_LABEL, "?")
+        if spare_run and run == spare_run:
+            return False
+        runs.add(run)
+        return True
+
+    images, tags, lesson_image_ids = [], [], set()
+    for image in engine_host.find_images(client):
+        mine = [tag for tag in image.tags if _named_for(prefix, _repository(tag))]
+        new = started is not None and image.id not in started.images
+        if labelled(image.labels) or (mine and len(mine) == len(image.tags)):
+            images.append(image)
+            lesson_image_ids.add(image.id)
+            if mine:
+                runs.add("?")
+        elif mine:
+            tags.extend(mine)
+            lesson_image_ids.add(image.id)
+            runs.add("?")
+        elif new and not image.tags:
+            images.append(image)
+    containers, others = [], []
+    for container in engine_host.find_containers(client, []):
+        if labelled(container.labels):
+            containers.append(container)
+        elif _named_for(prefix, container.name):
+            containers.append(container)
+            runs.add("?")
+        elif started is not None and container.id not in started.containers:
+            from_lesson = container.image_id in lesson_image_ids
+            (containers if from_lesson else others).append(container)
+    volumes = []
+    for name in engine_host.find_volumes(client, []):
+        if _named_for(prefix, name):
+            volumes.append(name)
+            runs.add("?")
+    mine = [f"{LESSON_LABEL}={lesson}"]
+    spared = set(engine_host.find_volumes(client, [*mine, f"{LESSON_RUN_LABEL}={spare_run}"]))
+    for name in engine_host.find_volumes(client, mine):
+        if name not in volumes and not (spare_run and name in spared):
+            volumes.append(name)
+    return LessonObjects(
+        tuple(containers),
+        tuple(images),
+        tuple(tags),
+        tuple(volumes),
+        frozenset(runs),
+        tuple(others),
+    )
+
+
+def remove_lesson_objects(client: Any, found: LessonObjects) -> None:
+    """Remove what :func:`find_lesson_objects` found: containers first (with their
+    anonymous volumes), then tags and images, then volumes."""
+    for container in found.containers:
+        # No grace period: Podman's forced removal would first wait 10 s for a stop.
+        engine_host.remove_container(client, container.id, stop_timeout=0)
+    for reference in (*found.tags, *(image.id for image in found.images)):
+        with contextlib.suppress(NotFoundOnEngine):  # a tag of an image already removed
+            engine_host.remove_image(client, reference, force=True)
+    for volume in found.volumes:
+        with contextlib.suppress(NotFoundOnEngine):
+            engine_host.remove_volume(client, volume)
+
+
+def _counted(counts: Iterable[tuple[int, str]]) -> str:
+    return ", ".join(f"{n} {noun}{'' if n == 1 else 's'}" for n, noun in counts if n)
+
+
 @dataclass(frozen=True)
 class Leftovers:
     """What earlier runs of a lesson left on the engine (a restarted kernel, a run that
-    stopped half-way), found by the lesson's label and removed."""
+    stopped half-way), found by the lesson's label and its name prefix, and removed."""
 
     runs: tuple[str, ...]
     containers: int
@@ -714,64 +888,123 @@ class Leftovers:
         return bool(self.containers or self.images or self.volumes or self.folders)
 
     def __str__(self) -> str:
-        counts = [
-            f"{count} {noun}{'' if count == 1 else 's'}"
-            for count, noun in (
+        counts = _counted(
+            (
                 (self.containers, "container"),
                 (self.images, "image"),
                 (self.volumes, "volume"),
                 (self.folders, "work folder"),
             )
-            if count
-        ]
-        runs = ", ".join(self.runs)
-        return f"Removed what an earlier run of this lesson left ({runs}): {', '.join(counts)}."
+        )
+        named = [run for run in self.runs if run != "?"]
+        runs = f" ({', '.join(named)})" if named else ""
+        return f"Removed what an earlier run of this lesson left{runs}: {counts}."
 
 
 def remove_earlier_runs(client: Any, lesson: str, run: str, work_root: Path) -> Leftovers:
     """Remove the containers, images, volumes and work folders of ``lesson`` that another
-    run than ``run`` made; never anything of another lesson or without the lesson's label."""
-    mine = [f"{LESSON_LABEL}={lesson}"]
-    this_run = f"{LESSON_RUN_LABEL}={run}"
-    runs: set[str] = set()
-    containers = [
-        c
-        for c in engine_host.find_containers(client, mine)
-        if c.labels.get(LESSON_RUN_LABEL) != run
-    ]
-    for container in containers:
-        runs.add(container.labels.get(LESSON_RUN_LABEL, "?"))
-        # No grace period: Podman's forced removal would first wait 10 s for a stop.
-        engine_host.remove_container(client, container.id, stop_timeout=0)
-    images = [
-        i
-        for i in engine_host.find_images(client, labels=mine)
-        if i.labels.get(LESSON_RUN_LABEL) != run
-    ]
-    for image in images:
-        runs.add(image.labels.get(LESSON_RUN_LABEL, "?"))
-        with contextlib.suppress(NotFoundOnEngine):  # a tag of an image already removed
-            engine_host.remove_image(client, image.id, force=True)
-    current = set(engine_host.find_volumes(client, [*mine, this_run]))
-    volumes = [v for v in engine_host.find_volumes(client, mine) if v not in current]
-    for volume in volumes:
-        engine_host.remove_volume(client, volume)
+    run than ``run`` made, or that carry the lesson's name prefix; never anything of
+    another lesson, nor what has neither its label nor its prefix."""
+    found = find_lesson_objects(client, lesson, spare_run=run)
+    remove_lesson_objects(client, found)
+    runs = set(found.runs)
     folders = [
         f for f in work_root.glob(f"{lesson}-*") if f.is_dir() and f.name != f"{lesson}-{run}"
     ]
     for folder in folders:
         runs.add(folder.name.removeprefix(f"{lesson}-"))
         shutil.rmtree(folder, ignore_errors=True)
-    return Leftovers(tuple(sorted(runs)), len(containers), len(images), len(volumes), len(folders))
+    return Leftovers(
+        tuple(sorted(runs)),
+        len(found.containers),
+        len(found.images) + len(found.tags),
+        len(found.volumes),
+        len(folders),
+    )
 
 
 def begin_lesson(client: Any, lesson: str, run: str) -> Path:
-    """A lesson's first step: remove what earlier runs of it left (saying so), and make
-    this run's work folder, ``<work root>/LESSON-RUN`` (see :func:`lesson_work_root`)."""
+    """A lesson's first step: remove what earlier runs of it left (saying so), make this
+    run's work folder, ``<work root>/LESSON-RUN`` (see :func:`lesson_work_root`), and note
+    in it what the engine has now (see :func:`end_lesson`)."""
     root = lesson_work_root()
     leftovers = remove_earlier_runs(client, lesson, run, root)
     if leftovers:
         print(leftovers)
     work = root / f"{lesson}-{run}"
     work.mkdir(parents=True, exist_ok=True)
+    EngineAtStart.of(client).save(work)
     return work
+
+
+@dataclass(frozen=True)
+class LessonEnd:
+    """What a lesson's last cell removed, and what it left because it may not be the
+    lesson's."""
+
+    containers: int
+    images: int
+    volumes: int
+    others: tuple[engine_host.ContainerState, ...]
+
+    def __str__(self) -> str:
+        counts = _counted(
+            ((self.containers, "container"), (self.images, "image"), (self.volumes, "volume"))
+        )
+        said = f"Removed everything this lesson run created ({counts or 'nothing on the engine'}"
+        said += ", and its work folder)."
+        if self.others:
+            names = ", ".join(container.name for container in self.others)
+            said += (
+                f"\nLeft alone: {len(self.others)} container"
+                f"{'' if len(self.others) == 1 else 's'} made since the lesson began that "
+                f"{'is' if len(self.others) == 1 else 'are'} not named like the lesson's "
+                f"and not made from its images ({names}): if "
+                f"{'it is' if len(self.others) == 1 else 'they are'} the lesson's, remove "
+                f"{'it' if len(self.others) == 1 else 'them'} with `docker rm -f {names}`."
+            )
+        return said
+
+
+def end_lesson(client: Any, lesson: str, run: str, work: Path) -> LessonEnd:
+    """A lesson's last step: remove everything the lesson made (its labelled objects, what
+    carries its name prefix, the containers made since it began from its images, the
+    untagged images its rebuilds left), then its work folder; say what it removed and which
+    containers made meanwhile it left alone."""
+    found = find_lesson_objects(client, lesson, started=EngineAtStart.load(work))
+    remove_lesson_objects(client, found)
+    shutil.rmtree(work, ignore_errors=True)
+    end = LessonEnd(
+        len(found.containers),
+        len(found.images) + len(found.tags),
+        len(found.volumes),
+        found.others,
+    )
+    print(end)
+    return end
+
+
+def learners_container(client: Any, name: str) -> Any:
+    """The container the learner was asked to make and name ``name`` (the docker SDK's
+    ``Container``); a failed assertion saying what to do when there is none."""
+    try:
+        with engine_errors():
+            return client.containers.get(name)
+    except NotFoundOnEngine:
+        raise AssertionError(
+            f"there is no container named {name} on the engine: run your command in the "
+            f"answer cell above, with --name {name}"
+        ) from None
+
+
+def learners_volume(client: Any, name: str) -> Any:
+    """The volume the learner was asked to make and name ``name`` (the docker SDK's
+    ``Volume``); a failed assertion saying what to do when there is none."""
+    try:
+        with engine_errors():
+            return client.volumes.get(name)
+    except NotFoundOnEngine:
+        raise AssertionError(
+            f"there is no volume named {name} on the engine: make it in the answer cell "
+            f"above (docker volume create {name}, or -v {name}:… on docker run)"
+        ) from None

@@ -203,6 +203,8 @@ class ContainerState:
     """``State.ExitCode`` (0 while it runs)."""
     bridge_address: str
     """Its IP on the engine's default bridge, ``""`` when it has none."""
+    image_id: str = ""
+    """The id of the image it was created from (``Image`` in inspect)."""
 
     @classmethod
     def of(cls, container: Any) -> ContainerState:
@@ -216,13 +218,15 @@ class ContainerState:
             labels=dict(container.labels),
             exit_code=None if code is None else int(code),
             bridge_address=str((networks.get("bridge") or {}).get("IPAddress") or ""),
+            image_id=str(attrs.get("Image") or ""),
         )
 
 
 def find_containers(client: EngineClient, labels: list[str]) -> list[ContainerState]:
-    """Every container (running or not) carrying every label ``key=value`` in ``labels``."""
+    """Every container (running or not) carrying every label ``key=value`` in ``labels``;
+    every container on the engine when ``labels`` is empty."""
     with engine_errors():
-        found = client.containers.list(all=True, filters={"label": labels})
+        found = client.containers.list(all=True, filters={"label": labels} if labels else {})
         return [ContainerState.of(container) for container in found]
 
 
@@ -306,9 +310,11 @@ def create_volume(client: EngineClient, name: str, labels: Mapping[str, str]) ->
 
 
 def find_volumes(client: EngineClient, labels: list[str]) -> list[str]:
-    """The names of the volumes carrying every label ``key=value`` in ``labels``."""
+    """The names of the volumes carrying every label ``key=value`` in ``labels``; of every
+    volume on the engine when ``labels`` is empty."""
     with engine_errors():
-        return [str(volume.name) for volume in client.volumes.list(filters={"label": labels})]
+        found = client.volumes.list(filters={"label": labels} if labels else {})
+        return [str(volume.name) for volume in found]
 
 
 def remove_volume(client: EngineClient, name: str) -> None:

@@ -17,11 +17,12 @@ import io
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import docker.errors
 import nbformat
 import pytest
 
@@ -31,8 +32,10 @@ from grader.lesson_helpers import (
     begin_lesson,
     choose_builder,
     docker_clis,
+    end_lesson,
     history_instruction,
     host_address,
+    lesson_prefix,
     parse_build_output,
     saved_image,
 )
@@ -558,18 +561,35 @@ def test_an_ordinary_failed_build_is_not_run_again(tmp_path: Path) -> None:
 # --- a lesson's run: what earlier runs left, and the work folder ------------------------
 
 
-class _LabelledEngine:
-    """Containers, images and volumes with labels, listed and removed as the SDK does."""
+@dataclass
+class _Thing:
+    """A container, image or volume of :class:`_LabelledEngine`."""
 
-    def __init__(self, items: dict[str, dict[str, dict[str, str]]]) -> None:
-        self.items = items  # kind -> name -> labels
+    labels: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    image: str = ""
+    """A container's image id."""
+
+
+class _LabelledEngine:
+    """Containers, images and volumes with labels, tags and image ids, listed and removed as
+    the SDK does: a container named NAME has id NAME, an image's id is its key."""
+
+    def __init__(self, items: dict[str, dict[str, _Thing | dict[str, str]]]) -> None:
+        self.items = {
+            kind: {
+                name: thing if isinstance(thing, _Thing) else _Thing(labels=thing)
+                for name, thing in things.items()
+            }
+            for kind, things in items.items()
+        }
         self.removed: list[tuple[str, str]] = []
         self.containers = SimpleNamespace(
             list=lambda all, filters: self._list("container", filters)
         )
         self.images = SimpleNamespace(
-            list=lambda name, filters: self._list("image", filters),
-            remove=lambda ref, force, noprune: self._remove("image", ref),
+            list=lambda name=None, filters=None: self._list("image", filters or {}),
+            remove=lambda ref, force, noprune: self._remove_image(ref),
         )
         self.volumes = SimpleNamespace(list=lambda filters: self._list("volume", filters))
         self.api = SimpleNamespace(
@@ -578,21 +598,35 @@ class _LabelledEngine:
             remove_volume=lambda name, force: self._remove("volume", name),
         )
 
+    def add(self, kind: str, name: str, thing: _Thing) -> None:
+        self.items[kind][name] = thing
+
     def _list(self, kind: str, filters: dict[str, list[str]]) -> list[Any]:
-        wanted = dict(label.split("=", 1) for label in filters["label"])
+        wanted = dict(label.split("=", 1) for label in filters.get("label", []))
         return [
             SimpleNamespace(
                 id=name,
                 short_id=name,
                 name=name,
-                tags=[],
-                labels=labels,
+                tags=list(thing.tags),
+                labels=thing.labels,
                 status="running",
-                attrs={"Config": {"Labels": labels}, "State": {}},
+                attrs={"Config": {"Labels": thing.labels}, "State": {}, "Image": thing.image},
             )
-            for name, labels in self.items[kind].items()
-            if wanted.items() <= labels.items()
+            for name, thing in self.items[kind].items()
+            if wanted.items() <= thing.labels.items()
         ]
+
+    def _remove_image(self, reference: str) -> None:
+        if reference in self.items["image"]:
+            self._remove("image", reference)
+            return
+        for thing in self.items["image"].values():
+            if reference in thing.tags:
+                self.removed.append(("tag", reference))
+                thing.tags.remove(reference)
+                return
+        raise docker.errors.ImageNotFound(reference)
 
     def _remove(self, kind: str, name: str) -> None:
         self.removed.append((kind, name))
@@ -630,6 +664,107 @@ def test_begin_lesson_removes_earlier_runs_of_this_lesson_only(
     assert capsys.readouterr().out == (
         "Removed what an earlier run of this lesson left (old1): 1 container, 1 image, "
         "1 volume, 1 work folder.\n"
+    )
+
+
+def test_lesson_prefix_is_the_lessons_number() -> None:
+    assert lesson_prefix("01-containers") == "l1-"
+    assert lesson_prefix("12-later") == "l12-"
+    with pytest.raises(ValueError, match="starts with its number"):
+        lesson_prefix("capstone")
+
+
+def test_begin_lesson_removes_what_the_learner_named_with_the_prefix_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A learner's typed commands carry no labels: the lesson's prefix finds them, in every
+    spelling of an image's name the engines use; a name that only contains it stays."""
+    monkeypatch.setenv("DOCKER_ML_COURSE_WORK", str(tmp_path / "work"))
+    engine = _LabelledEngine(
+        {
+            "container": {"l3-settings": {}, "l30-other": {}, "my-l3-app": {}, "l4-notes": {}},
+            "image": {
+                "sha-podman": _Thing(tags=["localhost/l3-greeter:latest"]),
+                "sha-containerd": _Thing(tags=["docker.io/library/l3-app:v1"]),
+                "sha-shared": _Thing(tags=["l3-app:latest", "myapp:v1"]),
+                "sha-theirs": _Thing(tags=["team/l3-tool:1", "python:3.11-slim"]),
+            },
+            "volume": {"l3-data": {}, "data-l3": {}},
+        }
+    )
+    begin_lesson(engine, "03-running", "now")
+    assert sorted(engine.removed) == [
+        ("container", "l3-settings"),
+        ("image", "sha-containerd"),
+        ("image", "sha-podman"),
+        ("tag", "l3-app:latest"),  # myapp:v1 is the learner's: only the lesson's tag goes
+        ("volume", "l3-data"),
+    ]
+    assert capsys.readouterr().out == (
+        "Removed what an earlier run of this lesson left: 1 container, 3 images, 1 volume.\n"
+    )
+
+
+def test_end_lesson_removes_what_the_run_made_and_lists_what_may_be_the_learners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Besides labels and the prefix: a container made since the start from one of the
+    lesson's images, and an untagged image made since (a rebuild's previous one); a
+    container made since from another image is listed and left, and what the engine had at
+    the start stays."""
+    monkeypatch.setenv("DOCKER_ML_COURSE_WORK", str(tmp_path / "work"))
+    run = _run_labels("08-x", "now")
+    engine = _LabelledEngine(
+        {
+            "container": {"old-unnamed": _Thing(image="sha-base"), "keepme": {}},
+            "image": {"sha-base": _Thing(tags=["python:3.11-slim"]), "sha-dangling-old": {}},
+            "volume": {},
+        }
+    )
+    work = begin_lesson(engine, "08-x", "now")
+    assert (work / ".engine-at-start.json").is_file()
+    engine.add("image", "sha-broken", _Thing(labels=run, tags=["l8-broken:latest"]))
+    engine.add("image", "sha-fixed-v1", _Thing())  # tagged l8-fixed, then rebuilt
+    engine.add("image", "sha-fixed", _Thing(tags=["l8-fixed:latest"]))
+    engine.add("container", "demo", _Thing(labels=run, image="sha-broken"))
+    engine.add("container", "l8-crash", _Thing(image="sha-broken"))
+    engine.add("container", "eager_turing", _Thing(image="sha-broken"))
+    engine.add("container", "jolly_hopper", _Thing(image="sha-base"))
+    engine.add("volume", "l8-cache", _Thing())
+    end = end_lesson(engine, "08-x", "now", work)
+    assert sorted(engine.removed) == [
+        ("container", "demo"),
+        ("container", "eager_turing"),
+        ("container", "l8-crash"),
+        ("image", "sha-broken"),
+        ("image", "sha-fixed"),
+        ("image", "sha-fixed-v1"),
+        ("volume", "l8-cache"),
+    ]
+    assert not work.exists()
+    assert [c.name for c in end.others] == ["jolly_hopper"]
+    said = capsys.readouterr().out
+    assert said.startswith(
+        "Removed everything this lesson run created (3 containers, 3 images, 1 volume, and "
+        "its work folder).\nLeft alone: 1 container made since the lesson began"
+    )
+    assert "`docker rm -f jolly_hopper`" in said
+
+
+def test_end_lesson_without_its_start_record_still_removes_by_label_and_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_ML_COURSE_WORK", str(tmp_path / "work"))
+    engine = _LabelledEngine(
+        {"container": {"l2-x": {}, "stranger": {}}, "image": {"sha-untagged": {}}, "volume": {}}
+    )
+    work = tmp_path / "work" / "02-y-now"
+    work.mkdir(parents=True)
+    (work / ".engine-at-start.json").write_text("{not json")
+    end_lesson(engine, "02-y", "now", work)
+    assert engine.removed == [("container", "l2-x")]  # untagged and unnamed: not known to be ours
+    assert capsys.readouterr().out == (
+        "Removed everything this lesson run created (1 container, and its work folder).\n"
     )
 
 
