@@ -4,6 +4,11 @@ Instructor notebooks (solutions and hidden tests) live in solutions/NN-topic/, a
 `nbgrader generate_assignment` writes the learner versions to lessons/NN-topic/.
 """
 
+from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import ClearSolutions
+
+from grader.nbgrader_cells import BASH_STUB, ClearSolutionsInBashCells
+
 c = get_config()  # noqa: F821  (nbgrader provides it)
 
 c.CourseDirectory.course_id = "docker-ml-course"
@@ -19,4 +24,10 @@ c.Execute.interrupt_on_timeout = True
 c.ClearOutput.enabled = True
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+    "bash": BASH_STUB,
 }
+# Answers typed as real commands live in %%bash cells: they get the bash stub, not Python's.
+c.GenerateAssignment.preprocessors = [
+    ClearSolutionsInBashCells if step is ClearSolutions else step
+    for step in GenerateAssignment.class_traits()["preprocessors"].default()
+]
