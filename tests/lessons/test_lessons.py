@@ -31,9 +31,8 @@ import nbformat
 import pytest
 
 from grader.lesson_grading import run_nbgrader
-from grader.lesson_helpers import (
-    engine_sees_folder,
-)
+from grader.lesson_helpers import engine_sees_folder, find_lesson_objects, remove_earlier_runs
+from grader.nbgrader_cells import is_bash_cell
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted(
@@ -46,7 +45,6 @@ UNANSWERED = {"NotImplementedError", "NameError"}
 # `docker save`'s layout and `docker history` (lesson 3). `make test` runs them on every
 # lane; `pytest tests/lessons/test_lessons.py --engine LANE` runs every lesson on one.
 LANE_LESSONS = {"02-images-and-layers", "03-running-and-configuration"}
-LABEL = {"label": "org.docker-ml-course.lesson"}
 
 
 @dataclass(frozen=True)
@@ -99,20 +97,19 @@ def course(tmp_path: Path, docker_client, monkeypatch: pytest.MonkeyPatch) -> It
         ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("model-api")
     )
     yield course
-    # A lesson that failed half-way never reached its clean-up cell.
-    for container in docker_client.containers.list(all=True, filters=LABEL):
-        container.stop(timeout=0)  # Podman's forced removal would first wait 10 s for a stop
-        container.remove(force=True, v=True)
-    for image in docker_client.images.list(filters=LABEL):
-        docker_client.images.remove(image.id, force=True)
-    for volume in docker_client.volumes.list(filters=LABEL):
-        volume.remove(force=True)
+    # A lesson that failed half-way never reached its clean-up cell: what it made carries
+    # its label, or (what the learner's typed commands made) its name prefix.
+    for lesson in LESSONS:
+        remove_earlier_runs(docker_client, lesson, "", tmp_path / "work")
 
 
 def _expected_failure(cell: nbformat.NotebookNode, ename: str) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     if meta.get("grade") and not meta.get("solution"):
         return True
+    if meta.get("solution") and is_bash_cell(cell):
+        # The bash stub exits 1 after saying so; IPython raises CalledProcessError.
+        return ename == "CalledProcessError" and "Not answered yet" in _text(cell)
     if meta.get("solution"):
         return ename == "NotImplementedError"
     return ename in UNANSWERED
@@ -199,12 +196,10 @@ def test_lesson_runs_and_grades(course: Path, docker_client, lane: str, lesson: 
         assert all(limit.failed_with in o.evalue for o in failed), [o.evalue for o in failed]
     if lane == "host":
         _assert_unanswered_scores_0(course, lesson, committed, float(grades["learner"]["score"]))
-    left = (
-        docker_client.containers.list(all=True, filters=LABEL)
-        + docker_client.volumes.list(filters=LABEL)
-        + docker_client.images.list(filters=LABEL)
+    left = find_lesson_objects(docker_client, lesson)
+    assert (left.containers, left.images, left.tags, left.volumes) == ((), (), (), ()), (
+        f"{lesson} left {left} behind"
     )
-    assert left == [], f"{lesson} left {left} behind"
     work = course.parent / "work"
     assert not work.exists() or list(work.iterdir()) == [], f"{lesson} left its work folder"
 
@@ -225,24 +220,28 @@ def _assert_unanswered_scores_0(course: Path, lesson: str, committed: Path, scor
 
 
 # Other answers to every graded cell (tests/lessons/answers/LESSON/GRADE_ID.wrong.py and
-# .right.py): a wrong one that must score 0, with the words its rejection must say, and a
-# right one, not the instructor's, that must score full marks (answers/README.md).
+# .right.py, or .sh for a %%bash cell): a wrong one that must score 0, with the words its
+# rejection must say, and a right one, not the instructor's, that must score full marks
+# (answers/README.md).
 ANSWERS = ROOT / "tests" / "lessons" / "answers"
 REJECTED_WITH = "# Rejected with: "
 
 
-def answer_cells(lesson: str) -> list[str]:
-    """The grade ids of the lesson's answer cells, in order."""
+def answer_cells(lesson: str) -> dict[str, str]:
+    """The grade ids of the lesson's answer cells, in order, and their answers' suffix:
+    ``.sh`` for a ``%%bash`` cell, ``.py`` for Python."""
     notebook = nbformat.read(notebook_of(ROOT / "solutions" / lesson), 4)
-    return [
-        c.metadata["nbgrader"]["grade_id"]
+    return {
+        c.metadata["nbgrader"]["grade_id"]: ".sh" if is_bash_cell(c) else ".py"
         for c in notebook.cells
         if c.metadata.get("nbgrader", {}).get("solution")
-    ]
+    }
 
 
 def other_answer(lesson: str, grade_id: str, kind: str) -> str:
-    return (ANSWERS / lesson / f"{grade_id}.{kind}.py").read_text()
+    """The answer's text as the learner types it (without the ``%%bash`` line)."""
+    suffix = answer_cells(lesson)[grade_id]
+    return (ANSWERS / lesson / f"{grade_id}.{kind}{suffix}").read_text()
 
 
 def rejected_with(wrong: str) -> str:
@@ -257,24 +256,27 @@ def answered(released: Path, lesson: str, kind: str) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            cell.source = other_answer(lesson, meta["grade_id"], kind)
+            typed = other_answer(lesson, meta["grade_id"], kind)
+            cell.source = f"%%bash\n{typed}" if is_bash_cell(cell) else typed
     return notebook
 
 
 def test_every_answer_cell_has_a_wrong_and_another_right_answer() -> None:
     """A new exercise needs both, or its hidden tests are not shown to judge answers."""
     wanted = {
-        ANSWERS / lesson / f"{grade_id}.{kind}.py"
+        ANSWERS / lesson / f"{grade_id}.{kind}{suffix}"
         for lesson in LESSONS
-        for grade_id in answer_cells(lesson)
+        for grade_id, suffix in answer_cells(lesson).items()
         for kind in ("wrong", "right")
     }
-    present = set(ANSWERS.glob("*/*.py"))
+    present = {*ANSWERS.glob("*/*.py"), *ANSWERS.glob("*/*.sh")}
     assert sorted(map(str, wanted - present)) == [], "write these answers"
     assert sorted(map(str, present - wanted)) == [], "these answer no cell of the lessons"
     for path in wanted:
-        if path.name.endswith(".wrong.py"):
+        if ".wrong." in path.name:
             assert rejected_with(path.read_text()), f"{path}: say why it is rejected"
+        if path.suffix == ".sh":
+            assert not path.read_text().startswith("%%"), f"{path}: the cell's %%bash is added"
 
 
 @pytest.mark.docker

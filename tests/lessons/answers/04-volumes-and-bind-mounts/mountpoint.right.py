@@ -1,2 +1,2 @@
 # docker volume inspect instead of the SDK.
-notes_mountpoint = out("docker volume inspect --format '{{.Mountpoint}}' notes-" + RUN).strip()
+notes_mountpoint = out("docker volume inspect --format '{{.Mountpoint}}' l4-notes").strip()
