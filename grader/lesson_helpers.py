@@ -984,27 +984,33 @@ def end_lesson(client: Any, lesson: str, run: str, work: Path) -> LessonEnd:
     return end
 
 
+def _learners(collection: Any, name: str, missing: str) -> Any:
+    """``collection.get(name)`` (the SDK's containers or volumes); ``missing``, as a failed
+    assertion for the learner's test cell, when the engine has none of that name."""
+    try:
+        with engine_errors():
+            return collection.get(name)
+    except NotFoundOnEngine:
+        raise AssertionError(missing) from None
+
+
 def learners_container(client: Any, name: str) -> Any:
     """The container the learner was asked to make and name ``name`` (the docker SDK's
     ``Container``); a failed assertion saying what to do when there is none."""
-    try:
-        with engine_errors():
-            return client.containers.get(name)
-    except NotFoundOnEngine:
-        raise AssertionError(
-            f"there is no container named {name} on the engine: run your command in the "
-            f"answer cell above, with --name {name}"
-        ) from None
+    return _learners(
+        client.containers,
+        name,
+        f"there is no container named {name} on the engine: run your command in the answer "
+        f"cell above, with --name {name}",
+    )
 
 
 def learners_volume(client: Any, name: str) -> Any:
     """The volume the learner was asked to make and name ``name`` (the docker SDK's
     ``Volume``); a failed assertion saying what to do when there is none."""
-    try:
-        with engine_errors():
-            return client.volumes.get(name)
-    except NotFoundOnEngine:
-        raise AssertionError(
-            f"there is no volume named {name} on the engine: make it in the answer cell "
-            f"above (docker volume create {name}, or -v {name}:… on docker run)"
-        ) from None
+    return _learners(
+        client.volumes,
+        name,
+        f"there is no volume named {name} on the engine: make it in the answer cell above "
+        f"(docker volume create {name}, or -v {name}:… on docker run)",
+    )

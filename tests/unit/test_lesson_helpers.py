@@ -35,6 +35,8 @@ from grader.lesson_helpers import (
     end_lesson,
     history_instruction,
     host_address,
+    learners_container,
+    learners_volume,
     lesson_prefix,
     parse_build_output,
     saved_image,
@@ -779,3 +781,19 @@ def test_begin_lesson_on_a_clean_engine_says_nothing_and_works_under_home(
     assert work.is_dir()
     assert capsys.readouterr().out == ""
     assert engine.removed == []
+
+
+def test_a_missing_learners_container_or_volume_fails_the_test_cell_with_what_to_type() -> None:
+    def missing(name: str) -> Any:
+        raise docker.errors.NotFound(f"No such object: {name}")
+
+    engine = SimpleNamespace(
+        containers=SimpleNamespace(get=missing), volumes=SimpleNamespace(get=missing)
+    )
+    with pytest.raises(AssertionError, match=r"no container named l1-hello .* --name l1-hello"):
+        learners_container(engine, "l1-hello")
+    with pytest.raises(AssertionError, match="docker volume create l4-notes"):
+        learners_volume(engine, "l4-notes")
+    found = SimpleNamespace(name="l1-hello")
+    engine.containers = SimpleNamespace(get=lambda name: found)
+    assert learners_container(engine, "l1-hello") is found
