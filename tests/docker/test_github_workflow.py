@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -141,7 +142,10 @@ def test_passing_submission_gets_a_green_summary_and_lesson_feedback(tmp_path: P
     shutil.copytree(ROOT / "lessons" / "01-containers", workspace / "lessons" / "01-containers")
     result, summary, _ = run_step("lessons", workspace)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| 01-containers | 0/4 |" in summary
+    notebook = nbformat.read(next((ROOT / "solutions" / "01-containers").glob("*.ipynb")), 4)
+    points = sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in notebook.cells)
+    assert points > 0
+    assert f"| 01-containers | 0/{points:g} |" in summary
     feedback = workspace / "reports" / "lessons" / "feedback" / "01-containers" / "containers.html"
     assert feedback.is_file()
 
