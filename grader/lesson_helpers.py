@@ -786,7 +786,7 @@ class LessonObjects:
     """Tags with the lesson's prefix on an image that has other tags too: untagged only."""
     volumes: tuple[str, ...] = ()
     runs: frozenset[str] = frozenset()
-    """The runs that made them (``?`` for what the learner named, which carries no run)."""
+    """The runs whose labels they carry (what the learner named carries none)."""
     others: tuple[engine_host.ContainerState, ...] = ()
     """Containers made since the run began that are not the lesson's: left alone."""
 
@@ -817,29 +817,19 @@ def find_lesson_objects(
         if labelled(image.labels) or (mine and len(mine) == len(image.tags)):
             images.append(image)
             lesson_image_ids.add(image.id)
-            if mine:
-                runs.add("?")
         elif mine:
             tags.extend(mine)
             lesson_image_ids.add(image.id)
-            runs.add("?")
         elif new and not image.tags:
             images.append(image)
     containers, others = [], []
     for container in engine_host.find_containers(client, []):
-        if labelled(container.labels):
+        if labelled(container.labels) or _named_for(prefix, container.name):
             containers.append(container)
-        elif _named_for(prefix, container.name):
-            containers.append(container)
-            runs.add("?")
         elif started is not None and container.id not in started.containers:
             from_lesson = container.image_id in lesson_image_ids
             (containers if from_lesson else others).append(container)
-    volumes = []
-    for name in engine_host.find_volumes(client, []):
-        if _named_for(prefix, name):
-            volumes.append(name)
-            runs.add("?")
+    volumes = [name for name in engine_host.find_volumes(client, []) if _named_for(prefix, name)]
     mine = [f"{LESSON_LABEL}={lesson}"]
     spared = set(engine_host.find_volumes(client, [*mine, f"{LESSON_RUN_LABEL}={spare_run}"]))
     for name in engine_host.find_volumes(client, mine):
@@ -955,13 +945,16 @@ class LessonEnd:
         said += ", and its work folder)."
         if self.others:
             names = ", ".join(container.name for container in self.others)
+            one = len(self.others) == 1
+            counted, verb, subject, pronoun = (
+                ("1 container", "is", "it is", "it")
+                if one
+                else (f"{len(self.others)} containers", "are", "they are", "them")
+            )
             said += (
-                f"\nLeft alone: {len(self.others)} container"
-                f"{'' if len(self.others) == 1 else 's'} made since the lesson began that "
-                f"{'is' if len(self.others) == 1 else 'are'} not named like the lesson's "
-                f"and not made from its images ({names}): if "
-                f"{'it is' if len(self.others) == 1 else 'they are'} the lesson's, remove "
-                f"{'it' if len(self.others) == 1 else 'them'} with `docker rm -f {names}`."
+                f"\nLeft alone: {counted} made since the lesson began that {verb} not named "
+                f"like the lesson's and not made from its images ({names}): if {subject} "
+                f"the lesson's, remove {pronoun} with `docker rm -f {names}`."
             )
         return said
 
