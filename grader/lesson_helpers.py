@@ -1007,3 +1007,107 @@ def learners_volume(client: Any, name: str) -> Any:
         f"there is no volume named {name} on the engine: make it in the answer cell above "
         f"(docker volume create {name}, or -v {name}:… on docker run)",
     )
+
+
+# --- health checks --------------------------------------------------------------------------
+#
+# Docker runs a container's health check itself. Podman runs it from a systemd timer: a
+# Linux Podman without systemd never runs it (the container stays `starting`), and its
+# `docker build` writes OCI images, whose config has no place for a HEALTHCHECK (buildah
+# drops it). Where the engine does not judge, the lesson runs the health command itself,
+# as the engine would, so that its verdict is the same everywhere (the grader does the
+# same: grader/checks/health.py).
+
+HEALTH_GRACE_S = 5.0
+"""How long past a health check's first due run the engine may be late with it."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """A container's health: the engine's verdict, or the lesson's where the engine gives none."""
+
+    status: str
+    """``healthy``, ``unhealthy``, ``starting`` (undecided when the wait ended), or ``""``
+    when the container has no health check at all."""
+    exit_code: int | None
+    """The last run's exit code (None before any run)."""
+    output: str
+    """The last run's output."""
+    failing_streak: int
+    judged_by: str
+    """``the engine``, or why the lesson ran the health command itself."""
+
+
+def _health_runs(config: Mapping[str, Any]) -> tuple[float, float, int]:
+    """A health check's interval, timeout (seconds) and retries, with the engine's defaults."""
+    from grader.checks.health import DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, NS
+
+    interval = (config.get("Interval") or DEFAULT_INTERVAL_S * NS) / NS
+    timeout = (config.get("Timeout") or DEFAULT_TIMEOUT_S * NS) / NS
+    return interval, timeout, int(config.get("Retries") or 3)
+
+
+def container_health(
+    client: Any, name: str, *, dockerfile: Path | None = None, seconds: float = 60
+) -> Health:
+    """Wait (up to ``seconds``) until the engine calls the container ``healthy`` or
+    ``unhealthy``. Where the engine does not run health checks (no run recorded past the
+    first one's due time), or the image lost the ``HEALTHCHECK`` of its ``dockerfile``, run
+    that command in the container as the engine would: up to its retries, an interval
+    apart, each within its timeout."""
+    from grader.checks.health import declared_config, runnable_test
+    from grader.dockerfile import Dockerfile, read_dockerfile
+
+    deadline = time.monotonic() + seconds
+    container = engine_host.inspect_container(client, name)
+    config = container.healthcheck
+    why = ""
+    if not runnable_test(config) and dockerfile is not None:
+        parsed = read_dockerfile(dockerfile, base_image=BASE_IMAGE, dependency_file="")
+        declared = parsed.last("HEALTHCHECK") if isinstance(parsed, Dockerfile) else None
+        if declared is not None:
+            config = declared_config(declared.value)
+            why = (
+                "the image keeps no HEALTHCHECK (Podman's `docker build` writes OCI images, "
+                "which have no place for one; `podman build --format docker` keeps it), so "
+                "this lesson ran the Dockerfile's own"
+            )
+    test = runnable_test(config)
+    if not test:
+        return Health("", None, "", 0, "the engine")
+    interval, timeout, retries = _health_runs(config)
+    if not why:
+        start_period = (config.get("StartPeriod") or 0) / 1e9
+        first_due = time.monotonic() + interval + start_period + HEALTH_GRACE_S
+        while True:
+            health = container.health
+            status = str(health.get("Status") or "")
+            runs = list(health.get("Log") or [])
+            last = runs[-1] if runs else {}
+            if status in ("healthy", "unhealthy") or time.monotonic() > deadline:
+                return Health(
+                    status,
+                    None if not runs else int(last.get("ExitCode", -1)),
+                    str(last.get("Output", "")),
+                    int(health.get("FailingStreak") or 0),
+                    "the engine",
+                )
+            if not runs and time.monotonic() > first_due:
+                why = (
+                    "this engine never ran the health check (Podman runs them from systemd "
+                    "timers, and this one has none), so this lesson ran it"
+                )
+                break
+            time.sleep(0.5)
+            container = engine_host.inspect_container(client, name)
+    command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else list(test[1:])
+    exit_code, output, streak = None, "", 0
+    for attempt in range(retries):
+        ran = engine_host.exec_in_container(client, name, command, timeout_s=timeout)
+        exit_code, output = ran if ran is not None else (-1, f"timed out after {timeout:.0f} s")
+        if exit_code == 0:
+            return Health("healthy", 0, output, 0, why)
+        streak += 1
+        if attempt + 1 < retries:
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+    return Health("unhealthy", exit_code, output, streak, why)

@@ -38,8 +38,8 @@ _HEALTHCHECK = re.compile(
 _OPTION = re.compile(r"--(?P<name>[\w-]+)=(?P<value>\S+)")
 _DURATION_PART = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>ns|us|µs|ms|s|m|h)")
 _UNIT_NS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": NS, "m": 60 * NS, "h": 3600 * NS}
-# The image config's names for the HEALTHCHECK options the grader uses.
-_CONFIG_KEYS = {"timeout": "Timeout", "interval": "Interval"}
+# The image config's names for the HEALTHCHECK's duration options (--retries is a count).
+_CONFIG_KEYS = {"timeout": "Timeout", "interval": "Interval", "start-period": "StartPeriod"}
 
 
 def _duration_ns(text: str) -> int | None:
@@ -50,7 +50,7 @@ def _duration_ns(text: str) -> int | None:
     return int(sum(float(p["number"]) * _UNIT_NS[p["unit"]] for p in parts))
 
 
-def _declared_config(value: str) -> dict[str, Any]:
+def declared_config(value: str) -> dict[str, Any]:
     """``HEALTHCHECK [--option=…] CMD …`` as the image config keeps it: ``Test`` (``["CMD",
     …]`` for the exec form, ``["CMD-SHELL", "…"]`` for the shell form) and the durations
     the grader uses; ``{}`` when it cannot be read."""
@@ -59,9 +59,12 @@ def _declared_config(value: str) -> dict[str, Any]:
         return {}
     config: dict[str, Any] = {}
     for option in _OPTION.finditer(match["options"]):
-        key = _CONFIG_KEYS.get(option["name"].lower())
+        name = option["name"].lower()
+        key = _CONFIG_KEYS.get(name)
         if key and (duration := _duration_ns(option["value"])) is not None:
             config[key] = duration
+        elif name == "retries" and option["value"].isdigit():
+            config["Retries"] = int(option["value"])
     command = match["command"].strip()
     if command.startswith("["):
         try:
@@ -73,7 +76,7 @@ def _declared_config(value: str) -> dict[str, Any]:
     return {**config, "Test": ["CMD-SHELL", command]}
 
 
-def _runnable(config: dict[str, Any]) -> list[str]:
+def runnable_test(config: dict[str, Any]) -> list[str]:
     test = [str(part) for part in config.get("Test") or []]
     return test if len(test) >= 2 and test[0] in {"CMD", "CMD-SHELL"} else []
 
@@ -137,21 +140,21 @@ def healthcheck(ctx: EngineContext) -> Verdict:
     app = ctx.spec.require_app()
     config = (ctx.session.image_attrs(ctx.image).get("Config") or {}).get("Healthcheck") or {}
     declared = ctx.dockerfile.last("HEALTHCHECK")
-    engine_runs_it = bool(_runnable(config))
+    engine_runs_it = bool(runnable_test(config))
     if not engine_runs_it:
         # Podman builds OCI images, whose config has no place for a HEALTHCHECK (buildah
         # drops it): the engine never runs it, so the grader runs the Dockerfile's own.
         if declared is None:
             return _none_declared(app)
-        config = _declared_config(declared.value)
-        if not _runnable(config):
+        config = declared_config(declared.value)
+        if not runnable_test(config):
             return Verdict.failed(
                 f"The HEALTHCHECK on line {declared.line} cannot be read as "
                 "`HEALTHCHECK [--option=value …] CMD …`.",
                 f"Write it that way, e.g. {_example(app)}.",
                 line=declared.line,
             )
-    test = _runnable(config)
+    test = runnable_test(config)
     status, runs = ctx.container.health() if engine_runs_it else ("", [])
     if status == "unhealthy" and runs:
         last = runs[-1]

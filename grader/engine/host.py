@@ -16,6 +16,7 @@ touches it.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "create_volume",
     "engine_info",
     "engine_version",
+    "exec_in_container",
     "find_containers",
     "find_images",
     "find_volumes",
@@ -205,6 +207,10 @@ class ContainerState:
     """Its IP on the engine's default bridge, ``""`` when it has none."""
     image_id: str = ""
     """The id of the image it was created from (``Image`` in inspect)."""
+    health: dict[str, Any] = field(default_factory=dict)
+    """``State.Health`` (``Status``, ``FailingStreak``, ``Log``); empty without a health check."""
+    healthcheck: dict[str, Any] = field(default_factory=dict)
+    """``Config.Healthcheck``: the image's HEALTHCHECK or ``--health-cmd``; empty without one."""
 
     @classmethod
     def of(cls, container: Any) -> ContainerState:
@@ -219,6 +225,8 @@ class ContainerState:
             exit_code=None if code is None else int(code),
             bridge_address=str((networks.get("bridge") or {}).get("IPAddress") or ""),
             image_id=str(attrs.get("Image") or ""),
+            health=dict(attrs.get("State", {}).get("Health") or {}),
+            healthcheck=dict((attrs.get("Config") or {}).get("Healthcheck") or {}),
         )
 
 
@@ -258,6 +266,30 @@ def create_container(
             config["ReadonlyPaths"] = []
         created = api.create_container(image, command, host_config=config, **options)
     return str(created["Id"])
+
+
+def exec_in_container(
+    client: EngineClient, container_id: str, command: list[str], *, timeout_s: float
+) -> tuple[int, str] | None:
+    """Run ``command`` in the running container: its exit code and output (stdout and
+    stderr), or None when it ran past ``timeout_s`` (it is then left to end on its own)."""
+    result: list[tuple[int, str]] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with engine_errors():
+                code, output = client.containers.get(container_id).exec_run(command)
+            result.append((int(code or 0), bytes(output or b"").decode("utf-8", "replace")))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if failure:
+        raise failure[0]
+    return result[0] if result else None
 
 
 def put_archive(client: EngineClient, container_id: str, path: str, data: bytes) -> None:

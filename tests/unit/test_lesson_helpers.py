@@ -797,3 +797,115 @@ def test_a_missing_learners_container_or_volume_fails_the_test_cell_with_what_to
     found = SimpleNamespace(name="l1-hello")
     engine.containers = SimpleNamespace(get=lambda name: found)
     assert learners_container(engine, "l1-hello") is found
+
+
+# --- container_health: the engine's verdict, or the health command run by hand ------------
+
+CURL_CHECK = "curl -fs http://127.0.0.1:8000/health || exit 1"
+PYTHON_CHECK = ["python", "-c", "import urllib.request; urllib.request.urlopen('http://x')"]
+
+
+@dataclass
+class _HealthEngine:
+    """A container's inspect over time (one ``State.Health`` per look, the last repeated)
+    and the answers to the commands exec'd in it."""
+
+    healthcheck: dict[str, Any]
+    looks: list[dict[str, Any]]
+    exec_answers: list[tuple[int, str]] = field(default_factory=list)
+    execs: list[list[str]] = field(default_factory=list)
+
+    def inspect(self, client: Any, name: str) -> Any:
+        from grader.engine.host import ContainerState
+
+        health = self.looks.pop(0) if len(self.looks) > 1 else self.looks[0]
+        return ContainerState(name, name, "running", {}, 0, "", "", health, self.healthcheck)
+
+    def exec(self, client: Any, name: str, command: list[str], *, timeout_s: float) -> Any:
+        self.execs.append(command)
+        return self.exec_answers.pop(0) if self.exec_answers else (0, "")
+
+
+@pytest.fixture
+def health_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., _HealthEngine]:
+    from grader import lesson_helpers
+
+    monkeypatch.setattr(lesson_helpers, "HEALTH_GRACE_S", 0.0)
+
+    def make(**kwargs: Any) -> _HealthEngine:
+        engine = _HealthEngine(**kwargs)
+        monkeypatch.setattr(lesson_helpers.engine_host, "inspect_container", engine.inspect)
+        monkeypatch.setattr(lesson_helpers.engine_host, "exec_in_container", engine.exec)
+        return engine
+
+    return make
+
+
+def test_container_health_is_the_engines_verdict_where_it_runs_the_check(
+    health_engine: Callable[..., _HealthEngine],
+) -> None:
+    from grader.lesson_helpers import container_health
+
+    unhealthy = {
+        "Status": "unhealthy",
+        "FailingStreak": 2,
+        "Log": [{"ExitCode": 1, "Output": "/bin/sh: 1: curl: not found\n"}],
+    }
+    engine = health_engine(
+        healthcheck={"Test": ["CMD-SHELL", CURL_CHECK], "Interval": 10**7},
+        looks=[{"Status": "starting", "FailingStreak": 0, "Log": None}, unhealthy],
+    )
+    health = container_health(None, "c", seconds=5)
+    assert (health.status, health.exit_code, health.failing_streak) == ("unhealthy", 1, 2)
+    assert "curl: not found" in health.output
+    assert health.judged_by == "the engine"
+    assert engine.execs == []
+
+
+def test_container_health_runs_the_check_where_the_engine_never_does(
+    health_engine: Callable[..., _HealthEngine],
+) -> None:
+    """Podman without systemd: `starting` with no run recorded past the first one's due
+    time. The command is run by hand, up to its retries, and a pass ends it."""
+    from grader.lesson_helpers import container_health
+
+    engine = health_engine(
+        healthcheck={"Test": ["CMD", *PYTHON_CHECK], "Interval": 10**7, "Retries": 3},
+        looks=[{"Status": "starting", "FailingStreak": 0, "Log": None}],
+        exec_answers=[(1, "connection refused"), (0, "")],
+    )
+    health = container_health(None, "c", seconds=5)
+    assert health.status == "healthy"
+    assert "never ran the health check" in health.judged_by
+    assert engine.execs == [PYTHON_CHECK, PYTHON_CHECK]
+
+
+def test_container_health_runs_the_dockerfiles_check_that_the_image_lost(
+    tmp_path: Path, health_engine: Callable[..., _HealthEngine]
+) -> None:
+    """Podman's `docker build` writes OCI images without the HEALTHCHECK: the Dockerfile's
+    own is run, in its shell form, and fails with its output after all its retries."""
+    from grader.lesson_helpers import container_health
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        f"FROM python:3.11-slim\nHEALTHCHECK --interval=10ms --retries=2 CMD {CURL_CHECK}\n"
+    )
+    engine = health_engine(healthcheck={}, looks=[{}], exec_answers=[(1, "curl: not found")] * 2)
+    health = container_health(None, "c", dockerfile=dockerfile, seconds=5)
+    assert (health.status, health.exit_code, health.failing_streak) == ("unhealthy", 1, 2)
+    assert health.output == "curl: not found"
+    assert "keeps no HEALTHCHECK" in health.judged_by
+    assert engine.execs == [["/bin/sh", "-c", CURL_CHECK]] * 2
+
+
+def test_container_health_without_any_health_check_says_so(
+    tmp_path: Path, health_engine: Callable[..., _HealthEngine]
+) -> None:
+    from grader.lesson_helpers import container_health
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text('FROM python:3.11-slim\nCMD ["python", "serve.py"]\n')
+    engine = health_engine(healthcheck={}, looks=[{}])
+    assert container_health(None, "c", dockerfile=dockerfile).status == ""
+    assert engine.execs == []
