@@ -5,8 +5,8 @@ the instructor version in solutions/; the instructor notebook, submitted as a le
 executes top to bottom against the real engine and autogrades to full marks; the learner
 notebook, submitted unanswered, fails only where answers are missing and autogrades to
 zero; feedback and the grade export work; and nothing the lesson made is left on the engine.
-Lessons 2 and 3 are marked ``lanes``: their instructor versions run on every engine lane
-(``--engine``). And every graded cell judges answers by what is on the engine: a wrong
+Lessons 2, 3, 7 and 8 are marked ``lanes``: their instructor versions run on every engine
+lane (``--engine``). And every graded cell judges answers by what is on the engine: a wrong
 answer that games its visible test scores 0 there, another right answer full marks
 (tests/lessons/answers/).
 
@@ -42,9 +42,16 @@ LESSONS = sorted(
 # any way, and a later cell may miss a name an answer would have defined. Nothing else.
 UNANSWERED = {"NotImplementedError", "NameError"}
 # The lessons whose cells read what differs between engines: build output (lesson 2),
-# `docker save`'s layout and `docker history` (lesson 3). `make test` runs them on every
-# lane; `pytest tests/lessons/test_lessons.py --engine LANE` runs every lesson on one.
-LANE_LESSONS = {"02-images-and-layers", "03-running-and-configuration"}
+# `docker save`'s layout and `docker history` (lesson 3), cache mounts and what they leave
+# in the image (lesson 7), State.Health, restart counts and `docker events` (lesson 8).
+# `make test` runs them on every lane; `pytest tests/lessons/test_lessons.py --engine LANE`
+# runs every lesson on one.
+LANE_LESSONS = {
+    "02-images-and-layers",
+    "03-running-and-configuration",
+    "07-images-for-ml",
+    "08-when-a-container-misbehaves",
+}
 
 
 @dataclass(frozen=True)
