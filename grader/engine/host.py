@@ -16,7 +16,6 @@ touches it.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import docker
 
-from grader.engine.session import engine_errors
+from grader.engine.session import engine_errors, within
 from grader.errors import EngineError, NotFoundOnEngine
 
 __all__ = [
@@ -273,23 +272,13 @@ def exec_in_container(
 ) -> tuple[int, str] | None:
     """Run ``command`` in the running container: its exit code and output (stdout and
     stderr), or None when it ran past ``timeout_s`` (it is then left to end on its own)."""
-    result: list[tuple[int, str]] = []
-    failure: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            with engine_errors():
-                code, output = client.containers.get(container_id).exec_run(command)
-            result.append((int(code or 0), bytes(output or b"").decode("utf-8", "replace")))
-        except BaseException as exc:  # handed to the caller's thread
-            failure.append(exc)
+    def run() -> tuple[int, str]:
+        with engine_errors():
+            code, output = client.containers.get(container_id).exec_run(command)
+        return int(code or 0), bytes(output or b"").decode("utf-8", "replace")
 
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    if failure:
-        raise failure[0]
-    return result[0] if result else None
+    return within(timeout_s, run)
 
 
 def put_archive(client: EngineClient, container_id: str, path: str, data: bytes) -> None:

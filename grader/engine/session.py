@@ -25,10 +25,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import docker
@@ -177,6 +177,30 @@ def _resolve_base_url() -> tuple[str | None, Any, str]:
         None,
         "unix:///var/run/docker.sock (the default: no DOCKER_HOST, no docker context)",
     )
+
+
+T = TypeVar("T")
+
+
+def within(timeout_s: float, call: Callable[[], T]) -> T | None:
+    """``call()``'s result, or None when it ran past ``timeout_s``: an exec into a container
+    has no timeout of its own, so it runs in a thread that is left to end on its own (with
+    the container). What it raised is raised here."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if failure:
+        raise failure[0]
+    return result[0] if result else None
 
 
 def run_to_completion(
@@ -339,21 +363,7 @@ class RunningContainer:
         the engine would; its exit code and output, or None when it ran past ``timeout_s``
         (it is then left to end with the container)."""
         command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else list(test[1:])
-        result: list[tuple[int, str]] = []
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                result.append(self.exec(command))
-            except BaseException as exc:
-                failure.append(exc)
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        worker.join(timeout_s)
-        if failure:
-            raise failure[0]
-        return result[0] if result else None
+        return within(timeout_s, lambda: self.exec(command))
 
 
 @dataclass(frozen=True)
