@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import LABEL_RUN
+from tests.signals import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "submissions"
@@ -53,6 +54,7 @@ def batch(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.signals import interruptible
+
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "solutions" / "model-api"
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -47,6 +49,7 @@ def grader(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=interruptible,
     )
 
 
