@@ -1,9 +1,11 @@
 """The run stage: start the image, wait until it is ready, and say why when it is not.
 
 testcontainers' ``HttpWaitStrategy`` keeps polling after the container has exited, so
-readiness is polled here: the container's state, the readiness URL and, about once a
-second, the container's socket table (:mod:`grader.listening_sockets`), until one of
-them gives a verdict or the time runs out. The socket table decides early: once the
+readiness is polled here: the readiness URL every 50 ms, the container's state four
+times a second and, about once a second in a thread of its own (an ``exec`` takes
+~0.1 s, which must not delay seeing the first 200), the container's socket table
+(:mod:`grader.listening_sockets`), until one of them gives a verdict or the time runs
+out. The socket table decides early: once the
 same sockets are seen twice, a server listening only on loopback or on another port
 fails at once, and one on ``::`` fails once the published port has refused a request
 made after it started listening (an IPv6-only socket; a dual-stack one answers).
@@ -14,6 +16,7 @@ nothing, is diagnosed from its logs as before.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,12 +30,17 @@ from grader.effective_command import ListenAddress, Reach, listen_address
 from grader.engine import ContainerLimits, EngineSession, RunningContainer, missing_program
 from grader.errors import ContainerWontStart
 from grader.listening_sockets import Listener, Listening, judge_listeners, parse_socket_table
+from grader.probes import app_client
 from grader.spec import ExerciseSpec, Limits, MiB
 from grader.workspace import Workspace
 
 __all__ = ["RunOutcome", "SocketWatch", "diagnose_logs", "start_and_wait", "trimmed"]
 
-POLL_INTERVAL_S = 0.25
+POLL_INTERVAL_S = 0.05
+"""How often the readiness URL is asked: a refused request through the published port
+costs about a millisecond, and a coarser poll added its half-interval to every start."""
+STATUS_INTERVAL_S = 0.25
+"""How often the container's state is read (an inspect) to see that it exited."""
 SOCKET_READ_INTERVAL_S = 1.0
 OTHER_PORT_HOLD_S = 5.0
 """How long sockets on other ports only must hold before the app is failed for them."""
@@ -105,34 +113,78 @@ def start_and_wait(
     url = f"{container.base_url}{app.readiness_path}"
     address = listen_address(dockerfile) if dockerfile is not None else None
     sockets = SocketWatch(app.container_port, address)
-    with httpx.Client(timeout=2.0) as client:
-        while True:
-            state, exit_code = container.status()
-            if state in {"exited", "dead"}:
-                failure = _exited(container, spec, workspace, exit_code)
-                return RunOutcome(None, failure, time.monotonic() - started)
-            if container.port:
-                asked = time.monotonic()
-                try:
-                    response = client.get(url)
-                except httpx.TimeoutException as exc:
-                    last_answer = f"no answer ({type(exc).__name__})"
-                except httpx.HTTPError as exc:
-                    last_answer = f"no answer ({type(exc).__name__})"
-                    sockets.refused(asked)
-                else:
-                    if response.status_code == 200:
-                        return RunOutcome(container, None, time.monotonic() - started)
-                    last_answer = f"HTTP {response.status_code}"
-            if sockets.due(time.monotonic()):
-                sockets.saw(session.socket_table(container), time.monotonic())
+    reader = _SocketReader(session, container, sockets)
+    next_status = 0.0
+    try:
+        with app_client(timeout=2.0) as client:
+            while True:
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + STATUS_INTERVAL_S
+                    state, exit_code = container.status()
+                    if state in {"exited", "dead"}:
+                        reader.stop()
+                        failure = _exited(container, spec, workspace, exit_code)
+                        return RunOutcome(None, failure, time.monotonic() - started)
+                if container.port:
+                    asked = time.monotonic()
+                    try:
+                        response = client.get(url)
+                    except httpx.TimeoutException as exc:
+                        last_answer = f"no answer ({type(exc).__name__})"
+                    except httpx.HTTPError as exc:
+                        last_answer = f"no answer ({type(exc).__name__})"
+                        sockets.refused(asked)
+                    else:
+                        if response.status_code == 200:
+                            return RunOutcome(container, None, time.monotonic() - started)
+                        last_answer = f"HTTP {response.status_code}"
+                if reader.error is not None:
+                    raise reader.error
                 if (failure := sockets.verdict(spec)) is not None:
+                    reader.stop()
                     failure = replace(failure, details=trimmed_logs(container, spec))
                     return RunOutcome(None, failure, time.monotonic() - started)
-            if time.monotonic() >= deadline:
-                failure = _never_ready(container, spec, workspace, last_answer)
-                return RunOutcome(None, failure, time.monotonic() - started)
-            time.sleep(POLL_INTERVAL_S)
+                if time.monotonic() >= deadline:
+                    reader.stop()
+                    failure = _never_ready(container, spec, workspace, last_answer)
+                    return RunOutcome(None, failure, time.monotonic() - started)
+                time.sleep(POLL_INTERVAL_S)
+    finally:
+        reader.stop()
+
+
+class _SocketReader:
+    """Reads the container's socket table into a :class:`SocketWatch` while the wait
+    polls, so that the reads never hold up the poll that sees the app answer.
+
+    :meth:`stop` waits for a read in progress (at most one exec, or one helper container
+    on an image without ``cat``): nothing may call the engine for a container after the
+    wait is over, when a stage may be stopping it or the session removing what it made.
+    """
+
+    def __init__(self, session: EngineSession, container: RunningContainer, watch: SocketWatch):
+        self._session, self._container, self._watch = session, container, watch
+        self._stopped = threading.Event()
+        self.error: BaseException | None = None
+        """What a read raised (an engine fault the session did not translate, a bug)."""
+        self._thread = threading.Thread(target=self._run, name="socket-table", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            if self._watch.due(time.monotonic()):
+                try:
+                    table = self._session.socket_table(self._container)
+                    self._watch.saw(table, time.monotonic())
+                except BaseException as exc:  # raised again in the wait's own thread
+                    self.error = exc
+                    return
+            self._stopped.wait(POLL_INTERVAL_S)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
 
 
 @dataclass
@@ -154,40 +206,47 @@ class SocketWatch:
     last_read: float = 0.0
     unreadable: bool = False
     """The table cannot be read in this container: the logs alone will tell."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """The reads land from :class:`_SocketReader`'s thread while the wait asks for verdicts."""
 
     def due(self, now: float) -> bool:
         # Once the app listens where it should, the sockets can decide nothing more (and
         # reading them may start a helper container): the HTTP answer decides.
-        return not self.unreadable and not self.reachable and now >= self.next_read
+        with self._lock:
+            return not self.unreadable and not self.reachable and now >= self.next_read
 
     @property
     def reachable(self) -> bool:
         return judge_listeners(self.listeners, self.port) is Listening.REACHABLE
 
     def refused(self, asked: float) -> None:
-        self.refused_at = asked
+        with self._lock:
+            self.refused_at = asked
 
     def saw(self, table: str | None, now: float) -> None:
-        self.next_read, self.last_read = now + SOCKET_READ_INTERVAL_S, now
-        if table is None:
-            self.unreadable = True
-            return
-        listeners = tuple(parse_socket_table(table))
-        if listeners == self.listeners and self.same_reads:
-            self.same_reads += 1
-        else:
-            self.listeners, self.same_reads, self.since = listeners, 1, now
+        listeners = tuple(parse_socket_table(table)) if table is not None else ()
+        with self._lock:
+            self.next_read, self.last_read = now + SOCKET_READ_INTERVAL_S, now
+            if table is None:
+                self.unreadable = True
+            elif listeners == self.listeners and self.same_reads:
+                self.same_reads += 1
+            else:
+                self.listeners, self.same_reads, self.since = listeners, 1, now
 
     def verdict(self, spec: ExerciseSpec) -> Verdict | None:
         """A failed verdict once the sockets make the app certain to stay unreachable."""
-        if self.same_reads < 2:
-            return None
-        listening = judge_listeners(self.listeners, self.port)
-        if listening is Listening.IPV6_ANY and self.refused_at <= self.since:
+        with self._lock:
+            if self.same_reads < 2:
+                return None
+            listeners, since, last_read = self.listeners, self.since, self.last_read
+            refused_at = self.refused_at
+        listening = judge_listeners(listeners, self.port)
+        if listening is Listening.IPV6_ANY and refused_at <= since:
             return None  # maybe dual-stack: wait for a request made after it listened
-        if listening is Listening.OTHER_PORT and self.last_read - self.since < OTHER_PORT_HOLD_S:
+        if listening is Listening.OTHER_PORT and last_read - since < OTHER_PORT_HOLD_S:
             return None  # an app may open another port first (metrics) and its own later
-        return unreachable_verdict(listening, self.listeners, spec, self.address)
+        return unreachable_verdict(listening, listeners, spec, self.address)
 
 
 def unreachable_verdict(

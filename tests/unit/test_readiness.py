@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -9,9 +12,10 @@ import pytest
 from grader.api import grade_with_spec
 from grader.listening_sockets import Listener
 from grader.results import CheckStatus
-from grader.run import SocketWatch
+from grader.run import RunOutcome, SocketWatch, start_and_wait
 from grader.spec import CheckSpec, ExerciseSpec, load_spec
-from tests.unit.fake_engine import RECORDED_DOCKERFILE, FakeSession, recorded
+from grader.workspace import Workspace
+from tests.unit.fake_engine import RECORDED_DOCKERFILE, FakeContainer, FakeSession, recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHED_INSTALL = "buildkit-20.10--app-edit-install-cached.jsonl"
@@ -134,3 +138,77 @@ def test_an_unreadable_table_leaves_the_logs_to_tell() -> None:
     watch = SocketWatch(8000)
     watch.saw(None, 1.0)
     assert not watch.due(100.0)
+
+
+class _ReadsSlowly:
+    """An engine whose socket-table read takes as long as the app needs to answer: the
+    app answers 200 only once a read is in progress, and the read waits (up to 10 s) for
+    that answer. A wait that read the table between its polls would sit out the 10 s and
+    see the answer only after the read."""
+
+    def __init__(self, read_error: Exception | None = None) -> None:
+        self.reading, self.answered = threading.Event(), threading.Event()
+        self.answered_during_read: bool | None = None
+        self.read_ended_at: float | None = None
+        self.read_error = read_error
+
+    def start_container(self, image: str, **options: object) -> FakeContainer:
+        engine = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                ready = engine.reading.is_set() and engine.read_error is None
+                self.send_response(200 if ready else 503)
+                self.end_headers()
+                if ready:
+                    engine.answered.set()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.server = server
+        return FakeContainer(server=server)
+
+    def socket_table(self, running: FakeContainer) -> str | None:
+        self.reading.set()
+        if self.read_error is not None:
+            raise self.read_error
+        self.answered_during_read = self.answered.wait(10)
+        self.read_ended_at = time.monotonic()
+        return table()
+
+
+def _wait_for(engine: _ReadsSlowly, tmp_path: Path, readiness_s: float = 30) -> RunOutcome:
+    try:
+        return start_and_wait(
+            engine,  # type: ignore[arg-type]
+            "image",
+            spec_for(readiness_s),
+            Workspace(tmp_path, canary="c"),
+            purpose="app",
+        )
+    finally:
+        engine.server.shutdown()
+
+
+def test_a_slow_socket_read_does_not_hold_up_seeing_the_app_answer(tmp_path: Path) -> None:
+    """Is the app's first 200 seen while a socket-table read (an exec, ~0.1 s on a real
+    engine) is still in progress, and has that read ended before the wait returns?"""
+    engine = _ReadsSlowly()
+    outcome = _wait_for(engine, tmp_path)
+    returned_at = time.monotonic()
+    assert outcome.failure is None
+    assert outcome.container is not None
+    assert engine.answered_during_read is True
+    assert engine.read_ended_at is not None
+    assert engine.read_ended_at <= returned_at
+
+
+def test_a_socket_read_that_raises_is_raised_in_the_wait(tmp_path: Path) -> None:
+    """Does an error in the reading thread (an engine fault the session did not translate,
+    a bug) reach the grade, rather than die with the thread and leave the wait to run out?"""
+    engine = _ReadsSlowly(read_error=RuntimeError("the engine broke mid-read"))
+    with pytest.raises(RuntimeError, match="broke mid-read"):
+        _wait_for(engine, tmp_path, readiness_s=20)
