@@ -34,6 +34,7 @@ from grader.checks.base import Verdict
 from grader.dockerfile import Dockerfile
 from grader.engine import RunningContainer
 from grader.errors import FaultKind, SpecError
+from grader.probes import app_client
 from grader.spec import ExerciseSpec
 
 __all__ = ["ExtraCheck", "ExtraContext", "run_extra_checks"]
@@ -145,7 +146,7 @@ class _Collector:
         headers = {}
         if spec.api_key and self.context.api_key:
             headers[spec.api_key.header] = self.context.api_key
-        with httpx.Client(
+        with app_client(
             base_url=app_url, headers=headers, timeout=spec.limits.request_timeout_s
         ) as client:
             yield client
@@ -181,6 +182,10 @@ def run_extra_checks(test_file: Path, context: ExtraContext) -> list[ExtraCheck]
                 # same checks wherever the grader runs, and no scan of every installed
                 # package's entry points (half a second of each grade).
                 "--disable-plugin-autoload",
+                # Its end-of-session hunt for unraisable exceptions runs the garbage
+                # collector twice (~80 ms of each grade) for warnings nobody reads here.
+                "-p",
+                "no:unraisableexception",
                 f"--rootdir={test_file.parent}",
                 "-o",
                 "addopts=",
