@@ -42,6 +42,9 @@ costs about a millisecond, and a coarser poll added its half-interval to every s
 STATUS_INTERVAL_S = 0.25
 """How often the container's state is read (an inspect) to see that it exited."""
 SOCKET_READ_INTERVAL_S = 1.0
+FIRST_SOCKET_READ_S = 1.0
+"""When the socket table is first read: no app has started listening sooner (uvicorn with
+the model loaded takes about 1.2 s here), and each read is an exec in the container."""
 OTHER_PORT_HOLD_S = 5.0
 """How long sockets on other ports only must hold before the app is failed for them."""
 
@@ -112,7 +115,7 @@ def start_and_wait(
     last_answer = "no answer"
     url = f"{container.base_url}{app.readiness_path}"
     address = listen_address(dockerfile) if dockerfile is not None else None
-    sockets = SocketWatch(app.container_port, address)
+    sockets = SocketWatch(app.container_port, address, next_read=started + FIRST_SOCKET_READ_S)
     reader = _SocketReader(session, container, sockets)
     next_status = 0.0
     try:
