@@ -12,9 +12,18 @@ round of each (not timed).
 
 Then ``grader batch`` grades STUDENTS copies of the reference solution (each with its own
 app edit, so each build has work to do; all share the dependency layer) with WORKERS
-workers, against STUDENTS × floor ÷ WORKERS.
+workers, against STUDENTS × floor ÷ WORKERS, and against the bare CLI doing the same
+STUDENTS floors WORKERS at a time (threads, each with its own copy and image): two floors
+at once on two cores do not take one floor's time, since a floor keeps more than one
+core busy part of the time (the app's start, dockerd, the CLI processes).
 
     .venv/bin/python benchmarks/grade_vs_floor.py [--rounds 3] [--students 30] [--workers 2]
+
+After each floor (not timed), the BuildKit cache records it made are removed, as the
+grader removes its own: the bare CLI leaves about ten a round (uploaded contexts, the
+edited copies' layers), and a cache that grows with every round of the benchmark makes
+the grader's own clean-up slower than on a learner's engine (pruning one record took
+~16 ms of dockerd's CPU with a dozen records and ~70 ms with 1500).
 
 Absolute seconds are noisy on a shared machine; the ratios, measured in one run, count.
 """
@@ -22,6 +31,7 @@ Absolute seconds are noisy on a shared machine; the ratios, measured in one run,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -31,8 +41,10 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import docker
 import httpx
 from grade_vs_docker import LABEL, buildkit_cli  # run as a script: benchmarks/ is on the path
 
@@ -157,6 +169,40 @@ def floor(cli: Cli, project: Path, image: str) -> float:
     return time.perf_counter() - began
 
 
+def build_cache_ids(client: docker.DockerClient) -> set[str]:
+    return {str(r["ID"]) for r in client.api.df().get("BuildCache") or []}
+
+
+def remove_new_build_cache(client: docker.DockerClient, before: set[str]) -> None:
+    """Remove the build cache records made since ``before`` (one id per call)."""
+    for record_id in build_cache_ids(client) - before:
+        with contextlib.suppress(docker.errors.APIError):  # in use, or gone with its parent
+            client.api.prune_builds(filters={"id": [record_id]})
+
+
+def untimed_floor(cli: Cli, project: Path, image: str, client: docker.DockerClient) -> float:
+    """The floor's seconds; then (not timed) what its builds left in the cache goes."""
+    before = build_cache_ids(client)
+    seconds = floor(cli, project, image)
+    remove_new_build_cache(client, before)
+    return seconds
+
+
+def floors_side_by_side(
+    cli: Cli, projects: list[Path], workers: int, client: docker.DockerClient
+) -> float:
+    """Seconds for the bare CLI to do every project's floor, ``workers`` at a time."""
+    images = [f"benchmark-floor-{uuid.uuid4().hex[:8]}" for _ in projects]
+    before = build_cache_ids(client)
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda job: floor(cli, *job), zip(projects, images, strict=True)))
+    seconds = time.perf_counter() - began
+    subprocess.run(["docker", "rmi", *images], capture_output=True)
+    remove_new_build_cache(client, before)
+    return seconds
+
+
 def grader_check(project: Path) -> tuple[float, dict]:
     began = time.perf_counter()
     result = subprocess.run(
@@ -217,13 +263,14 @@ def main(argv: list[str]) -> None:
         image = f"benchmark-floor-{uuid.uuid4().hex[:8]}"
         for_grader = reference_copy(parent, "for-grader")
         for_docker = reference_copy(parent, "for-docker")
+        client = docker.from_env()
         try:
             _, report = grader_check(for_grader)  # warms the layers; says the builder
             cli = Cli(report.get("builder") or "buildkit")
-            floor(cli, for_docker, image)
+            untimed_floor(cli, for_docker, image, client)
             grades, floors = [], []
             for _round in range(args.rounds):
-                floors.append(floor(cli, for_docker, image))
+                floors.append(untimed_floor(cli, for_docker, image, client))
                 grades.append(grader_check(for_grader)[0])
             floor_s, grade_s = statistics.median(floors), statistics.median(grades)
             print(
@@ -236,13 +283,25 @@ def main(argv: list[str]) -> None:
                 submissions = parent / "class"
                 for number in range(args.students):
                     reference_copy(submissions, f"student-{number:02d}", f"student {number}")
+                cli_copies = parent / "class-for-docker"
+                projects = [
+                    reference_copy(cli_copies, f"student-{n:02d}", f"student {n} (CLI)")
+                    for n in range(args.students)
+                ]
+                side_by_side_s = floors_side_by_side(cli, projects, args.workers, client)
                 batch_s = grader_batch(submissions, args.workers)
                 bound = args.students * floor_s / args.workers
                 label = f"grader batch, {args.students} × {args.workers} workers"
                 print(
                     f"{f'{args.students} × floor ÷ {args.workers} workers':<34}{bound:>9.1f}{1:>8.2f}"
                 )
+                cli_label = f"bare CLI, {args.students} floors {args.workers} at a time"
+                print(f"{cli_label:<34}{side_by_side_s:>9.1f}{side_by_side_s / bound:>8.2f}")
                 print(f"{label:<34}{batch_s:>9.1f}{batch_s / bound:>8.2f}")
+                print(
+                    f"{'grader batch ÷ bare CLI side by side':<34}{'':>9}"
+                    f"{batch_s / side_by_side_s:>8.2f}"
+                )
         finally:
             subprocess.run(["docker", "rmi", image], capture_output=True)
             subprocess.run(
