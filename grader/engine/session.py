@@ -52,6 +52,7 @@ from grader.errors import (
     EngineError,
     EngineRefused,
     EngineUnavailable,
+    GradingInterrupted,
     NotFoundOnEngine,
     how_to_get_an_engine,
 )
@@ -106,6 +107,17 @@ def as_engine_error(exc: BaseException) -> EngineError | None:
     if isinstance(exc, docker.errors.APIError):
         return EngineRefused(message, status_code=exc.status_code, detail=detail)
     return EngineError(message, detail=detail)
+
+
+def raise_interruption(exc: BaseException) -> None:
+    """Raise the :class:`GradingInterrupted` that ``exc`` wraps, if it wraps one: the SDK
+    turns any exception in its first request (finding the API version) into one of its
+    own, so that a SIGTERM arriving then would read as an engine that does not answer."""
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, GradingInterrupted):
+            raise cause
+        cause = cause.__cause__ or cause.__context__
 
 
 @contextlib.contextmanager
@@ -241,6 +253,7 @@ def connect(timeout: float = 120) -> docker.DockerClient:
             client = docker.from_env(timeout=timeout)
         client.ping()
     except ENGINE_FAULTS as exc:
+        raise_interruption(exc)
         raise EngineUnavailable(
             f"No Docker engine answers at {sought}: {_short(exc)}.",
             hint=how_to_get_an_engine(),
