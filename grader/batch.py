@@ -17,16 +17,18 @@ says which, once it is done; ``grader batch-merge`` joins the shards' folders
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -104,83 +106,157 @@ def discover_students(submissions: Path) -> dict[str, Path]:
 # child: importing them in every child cost about 0.6 s of CPU per student, a fifth of a
 # class's grading time on two cores. Never "__main__": the batch's own script.
 _PRELOADED = ["grader.cli", "grader.commands", "grader.report.json"]
+CHILD_MARGIN_S = 120.0
+"""How much longer than the spec's total time a grade may take before it is stopped (its
+own limits stop it first; this is for a grade that hangs past them)."""
+TIMED_OUT_GRACE_S = 60.0
+"""How long a grade past its time gets to clean up after SIGTERM before SIGKILL."""
 
 
-def _fork_server() -> multiprocessing.context.BaseContext | None:
-    """The fork server's context where the platform has one (not Windows): each child
-    is a fresh fork of a process that imported the grader and did nothing else, so no
-    grade sees another's state; elsewhere each child is a new interpreter."""
+def start_fork_server() -> multiprocessing.context.BaseContext | None:
+    """Start the fork server that :class:`GradingChild` forks grades from (once per
+    process; later calls find it running), or None where there is none: no fork server
+    on the platform (Windows), or not called from the main thread.
+
+    Each child is a fresh fork of a process that imported the grader and did nothing
+    else, so no grade sees another's state. The server is kept out of reach of what
+    stops the batch: it starts with SIGTERM and SIGHUP ignored, so that a signal to the
+    batch's whole process group (CI cancelling a job) cannot kill it under running
+    grades, whose exit codes it reports (the children reset both); and with its standard
+    streams on /dev/null, so that a reader of the batch's output does not wait for it
+    once the batch is gone. A script that calls :func:`grade_class` with it must guard
+    its own code with ``if __name__ == "__main__":``, as multiprocessing requires: each
+    child imports the script again.
+    """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal dispositions can only be set from the main thread
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOADED)
+    from multiprocessing import forkserver
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    kept = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _DETACHED_SIGNALS}
+    streams = [os.dup(fd) for fd in (0, 1, 2)]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        forkserver.ensure_running()
+    finally:
+        for fd, stream in enumerate(streams):
+            os.dup2(stream, fd)
+            os.close(stream)
+        os.close(devnull)
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
     return context
 
 
-def _check_in_child(argv: list[str], environment: dict[str, str], stderr_path: str) -> None:
+STOP_WAIT_S = 60.0
+"""How long a stopped batch waits for its grades to clean up."""
+_DETACHED_SIGNALS = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else ()
+
+
+def _check_in_child(argv: list[str], environment: dict[str, str], folder: str) -> None:
     """A grading child's body: ``grader check ARGV``, its output discarded, its errors
-    written to ``stderr_path``; it exits with the command's exit code."""
+    written to ``FOLDER/stderr`` and its exit code to ``FOLDER/exit-code``."""
     os.environ.clear()
     os.environ.update(environment)
-    # A batch started in the background ignores SIGINT, and the fork server's children
-    # would too; a stopped batch sends its grades SIGINT to clean up and exit 130.
+    # The fork server ignores SIGTERM and SIGHUP (see start_fork_server), and a batch
+    # started in the background ignores SIGINT: a grade stops on each, as at a terminal.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in _DETACHED_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os.dup2(os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.dup2(os.open(Path(folder) / "stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
     from grader.cli import main
 
-    sys.exit(main(argv))
+    code = main(argv)
+    # The fork server reports a child's exit code once, to whichever thread reads it
+    # first (multiprocessing's own clean-up, run by another worker's start, may be that
+    # thread, and the next reader gets 255): the child says it itself as well.
+    (Path(folder) / "exit-code").write_text(str(code), encoding="utf-8")
+    sys.exit(code)
 
 
 class GradingChild:
     """One student's ``grader check`` in a process of its own: a crash, a hang or a leak
-    in one grade stays in it. Forked from the fork server where there is one, otherwise
-    ``python -m grader``; either way its errors land in ``stderr_path``."""
+    in one grade stays in it. Forked from ``fork_server`` (:func:`start_fork_server`)
+    when given, otherwise a new ``python -m grader``; its errors are kept in a temporary
+    folder (not in the class's folder) until :meth:`close`. Only the thread that started
+    it waits for it."""
 
-    def __init__(self, argv: list[str], environment: dict[str, str], stderr_path: Path) -> None:
-        self.stderr_path = stderr_path
+    def __init__(
+        self,
+        argv: list[str],
+        environment: dict[str, str],
+        fork_server: multiprocessing.context.BaseContext | None,
+    ) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="grader-check-"))
         self._forked: multiprocessing.process.BaseProcess | None = None
         self._popen: subprocess.Popen[bytes] | None = None
-        if (context := _fork_server()) is not None:
-            self._forked = context.Process(  # type: ignore[attr-defined]
-                target=_check_in_child,
-                args=(argv, environment, str(stderr_path)),
-                name="grader-check",
-            )
-            self._forked.start()
-        else:
-            with stderr_path.open("wb") as stderr:
-                self._popen = subprocess.Popen(
-                    [sys.executable, "-m", "grader", *argv],
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                    env=environment,
+        try:
+            if fork_server is not None:
+                self._forked = fork_server.Process(  # type: ignore[attr-defined]
+                    target=_check_in_child,
+                    args=(argv, environment, str(self.folder)),
+                    name="grader-check",
                 )
+                self._forked.start()
+            else:
+                with (self.folder / "stderr").open("wb") as stderr:
+                    self._popen = subprocess.Popen(
+                        [sys.executable, "-m", "grader", *argv],
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                        env=environment,
+                    )
+        except BaseException:
+            self.close()
+            raise
 
     def wait(self, timeout: float | None = None) -> int | None:
         """The exit code (negative: the signal that ended it), or None if still running."""
-        if self._forked is not None:
-            self._forked.join(timeout)
-            return self._forked.exitcode
-        assert self._popen is not None
-        try:
-            return self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if self._popen is not None:
+            try:
+                return self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return None
+        assert self._forked is not None
+        self._forked.join(timeout)
+        if self._forked.exitcode is None:
             return None
+        try:
+            return int((self.folder / "exit-code").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return self._forked.exitcode  # it did not get to say: killed, or it crashed
 
     def send_signal(self, signum: int) -> None:
-        if self.wait(0) is not None:
-            return
-        if self._forked is not None and self._forked.pid is not None:
-            os.kill(self._forked.pid, signum)
-        elif self._popen is not None:
-            self._popen.send_signal(signum)
+        """Signal the child unless it is known to have ended (never waits for it)."""
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            if self._popen is not None:
+                self._popen.send_signal(signum)
+            elif self._forked is not None and self._forked.pid is not None and self._running():
+                os.kill(self._forked.pid, signum)
+
+    def _running(self) -> bool:
+        """Not known to have ended. Asked of its sentinel, which turns readable when it
+        ends, and never by reading its exit code (see wait), which only its thread does."""
+        assert self._forked is not None
+        ended = multiprocessing.connection.wait([self._forked.sentinel], timeout=0)
+        return not ended and not (self.folder / "exit-code").exists()
 
     def stderr(self) -> str:
         try:
-            return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+            return (self.folder / "stderr").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _grade_one(
@@ -190,6 +266,7 @@ def _grade_one(
     out: Path,
     processes: dict[str, GradingChild],
     stopping: threading.Event,
+    fork_server: multiprocessing.context.BaseContext | None = None,
 ) -> str:
     """Grade in a child process (:class:`GradingChild`)."""
     report_path = out / f"{student}.json"
@@ -207,23 +284,32 @@ def _grade_one(
     if spec.spec_path is not None:
         argv += ["--course", str(spec.spec_path.parent.parent)]
     environment = {k: v for k, v in os.environ.items() if k not in _JOB_PUBLISHING}
-    # In the temporary folder, not OUT: a batch killed outright leaves no stray file there.
-    handle, stderr_path = tempfile.mkstemp(prefix=f"grader-{student}-", suffix=".stderr")
-    os.close(handle)
-    child = GradingChild(argv, environment, Path(stderr_path))
+    child = GradingChild(argv, environment, fork_server)
     processes[student] = child
     try:
-        returncode = child.wait(spec.limits.total_timeout_s + 120)
-        stderr = child.stderr()
-        if returncode is None:
+        returncode = child.wait(spec.limits.total_timeout_s + CHILD_MARGIN_S)
+        timed_out = returncode is None
+        if timed_out:
+            # Past its own time limit: a hang, not an interruption of the batch.
             child.send_signal(signal.SIGTERM)
-            returncode = child.wait()
-            stderr = f"grading took longer than {spec.limits.total_timeout_s:.0f} s"
+            returncode = child.wait(TIMED_OUT_GRACE_S)
+            if returncode is None:
+                child.send_signal(signal.SIGKILL)
+                returncode = child.wait()
+        stderr = (
+            f"grading took longer than {spec.limits.total_timeout_s:.0f} s and was stopped"
+            if timed_out
+            else child.stderr()
+        )
     finally:
         processes.pop(student, None)
-        child.stderr_path.unlink(missing_ok=True)
+        child.close()
     partial = report_path.with_suffix(".partial")
-    interrupted = returncode in (130, 143, -2, -15) or "KeyboardInterrupt" in stderr
+    interrupted = not timed_out and (
+        returncode in (130, 143, -2, -15) or "KeyboardInterrupt" in stderr
+    )
+    if timed_out:
+        partial.unlink(missing_ok=True)  # what a grade stopped midway wrote is not its grade
     if stopping.is_set() or interrupted:
         # Never record an interrupted grade: the student is graded again on resume.
         partial.unlink(missing_ok=True)
@@ -268,8 +354,14 @@ def grade_class(
     show_progress: bool = True,
     shard: Shard | None = None,
     on_done: Callable[[str, str], None] = lambda _student, _outcome: None,
+    fork_server: bool = False,
 ) -> BatchResult:
-    """Grade every student in ``submissions`` (or ``shard``'s share of them) into ``out``."""
+    """Grade every student in ``submissions`` (or ``shard``'s share of them) into ``out``.
+
+    With ``fork_server`` (as ``grader batch`` does), each grade is forked from a fork
+    server that has the grader imported (:func:`start_fork_server`: a calling script
+    needs an ``if __name__ == "__main__":`` guard); otherwise each is a new interpreter.
+    """
     everyone = discover_students(submissions)
     mine = everyone if shard is None else select(everyone, shard)
     students = {student: everyone[student] for student in mine}
@@ -294,10 +386,12 @@ def grade_class(
         disable=not show_progress,
         transient=False,
     )
+    server = start_fork_server() if fork_server and todo else None
     with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         task = progress.add_task("", total=len(students), completed=len(done))
         futures: dict[Future[str], str] = {
-            pool.submit(_grade_one, s, students[s], spec, out, processes, stopping): s for s in todo
+            pool.submit(_grade_one, s, students[s], spec, out, processes, stopping, server): s
+            for s in todo
         }
         try:
             pending = set(futures)
@@ -316,9 +410,8 @@ def grade_class(
                 future.cancel()
             for child in list(processes.values()):
                 child.send_signal(signal.SIGINT)  # each grader cleans up after itself
-            deadline = time.monotonic() + 60
-            for child in list(processes.values()):
-                child.wait(timeout=max(1.0, deadline - time.monotonic()))
+            # The workers wait for their children (one reader of each exit code).
+            wait(futures, timeout=STOP_WAIT_S)
             raise
     reports = read_reports(out, students)
     csv_path = write_csv(out, reports, spec)

@@ -99,6 +99,7 @@ def batch(args: argparse.Namespace) -> int:
         force=args.force,
         show_progress=not args.no_progress,
         shard=args.shard,
+        fork_server=True,  # the grader's own entry points import no code of their own
     )
     if result.shard is not None:
         share = len(result.graded) + len(result.resumed) + len(result.failed)

@@ -7,71 +7,118 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader import batch
-from grader.batch import GradingChild
+from grader.batch import GradingChild, start_fork_server
+from grader.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["fork server", "new interpreter"])
-def start_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def fork_server(request: pytest.FixtureRequest) -> Any:
+    """What :class:`GradingChild` forks from (None: a new interpreter each time)."""
     if request.param == "new interpreter":
-        monkeypatch.setattr(batch, "_fork_server", lambda: None)
-    elif batch._fork_server() is None:
+        return None
+    server = start_fork_server()
+    if server is None:
         pytest.skip("this platform has no fork server")
-    return str(request.param)
+    return server
+
+
+@pytest.fixture
+def never_answering_engine(tmp_path: Path) -> Iterator[str]:
+    """A DOCKER_HOST whose socket accepts and never answers: a grade waits on it."""
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "never.sock"))
+    listener.listen()
+    yield f"unix://{tmp_path / 'never.sock'}"
+    listener.close()
 
 
 def test_a_child_runs_grader_check_with_its_own_environment(
-    start_method: str, tmp_path: Path
+    fork_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Does the child exit with `grader check`'s code, write its report, keep its errors
-    for the batch to read, and see the environment it was given (not the batch's)?"""
-    report, summary = tmp_path / "report.json", tmp_path / "summary.md"
+    for the batch to read, and see the environment it was given, not the batch's (here:
+    where the job summary of a GitHub Actions job goes)?"""
+    report, ours, its = tmp_path / "report.json", tmp_path / "batch.md", tmp_path / "child.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(ours))
     argv = ["check", str(tmp_path / "no-such-folder"), "--exercise", "model-api"]
     argv += ["--format", "json", "--output", str(report), "--no-progress"]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    os.environ["GITHUB_STEP_SUMMARY"] = str(summary)  # the batch's, kept from the child
+    child = GradingChild(argv, {**os.environ, "GITHUB_STEP_SUMMARY": str(its)}, fork_server)
     try:
-        child = GradingChild(argv, environment, tmp_path / "child.stderr")
         assert child.wait(60) == 2
+        assert "no-such-folder does not exist" in child.stderr()
     finally:
-        del os.environ["GITHUB_STEP_SUMMARY"]
+        child.close()
     assert json.loads(report.read_text())["fault_kind"] == "submission"
-    assert "no-such-folder does not exist" in child.stderr()
-    assert not summary.exists()
+    assert "does not exist" in its.read_text()
+    assert not ours.exists()
+    assert not child.folder.exists()
+
+
+def test_a_grade_past_its_time_is_stopped_and_recorded_not_taken_for_ctrl_c(
+    fork_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    never_answering_engine: str,
+) -> None:
+    """A grade that hangs past the spec's total time: is it stopped (SIGTERM, which the
+    grader answers with exit 143, like an interruption) and recorded as a fault that
+    says so, while the batch goes on instead of stopping as on Ctrl-C?"""
+    monkeypatch.setattr(batch, "CHILD_MARGIN_S", 0.0)
+    monkeypatch.setattr(batch, "TIMED_OUT_GRACE_S", 30.0)
+    monkeypatch.setenv("DOCKER_HOST", never_answering_engine)
+    spec = load_spec(ROOT / "exercises" / "model-api.toml")
+    spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"total_timeout_s": 3})})
+    submission, out = tmp_path / "ann", tmp_path / "out"
+    submission.mkdir()
+    out.mkdir()
+    (submission / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    outcome = batch._grade_one("ann", submission, spec, out, {}, threading.Event(), fork_server)
+    assert outcome == "failed"
+    report = json.loads((out / "ann.json").read_text())
+    assert "took longer than 3 s and was stopped" in report["fault"]
+    assert not (out / "ann.partial").exists()
 
 
 # Run by the test below in an interpreter of its own, so that its fork server starts
 # there, from a batch that ignores SIGINT as a background job (`make test &`) does.
 _BATCH_IGNORING_SIGINT = """
-import os, signal, socket, sys
+import os, signal, sys
 from pathlib import Path
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-from grader.batch import GradingChild
-tmp = Path(sys.argv[1])
-listener = socket.socket(socket.AF_UNIX)
-listener.bind(str(tmp / "never.sock"))  # an engine that never answers: the grade waits
-listener.listen()
-environment = {**os.environ, "DOCKER_HOST": f"unix://{tmp / 'never.sock'}"}
+from grader.batch import GradingChild, start_fork_server
+tmp, engine = Path(sys.argv[1]), sys.argv[2]
 argv = ["check", str(tmp), "--exercise", "model-api", "--format", "json", "--no-progress"]
-child = GradingChild(argv, environment, tmp / "child.stderr")
+child = GradingChild(argv, {**os.environ, "DOCKER_HOST": engine}, start_fork_server())
 still_running = child.wait(3) is None
 child.send_signal(signal.SIGINT)  # what the batch sends its children when it is stopped
 print(still_running, child.wait(30), child.stderr()[-300:].replace(chr(10), " "))
+child.close()
 """
 
 
-def test_a_forked_child_stops_on_sigint_though_the_batch_ignores_it(tmp_path: Path) -> None:
+def test_a_forked_child_stops_on_sigint_though_the_batch_ignores_it(
+    tmp_path: Path, never_answering_engine: str
+) -> None:
     """A batch started in the background ignores SIGINT, and a stopped batch (SIGTERM from
     CI) sends its children SIGINT: does the fork server's child stop on it (exit 130)?"""
-    if batch._fork_server() is None:
+    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
         pytest.skip("this platform has no fork server")
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
     result = subprocess.run(
-        [sys.executable, "-c", _BATCH_IGNORING_SIGINT, str(tmp_path)],
+        [sys.executable, "-c", _BATCH_IGNORING_SIGINT, str(tmp_path), never_answering_engine],
         capture_output=True,
         text=True,
         timeout=90,
@@ -79,3 +126,39 @@ def test_a_forked_child_stops_on_sigint_though_the_batch_ignores_it(tmp_path: Pa
     still_running, code, stderr = (result.stdout.strip() + "  ").split(" ", 2)
     assert still_running == "True", result.stdout + result.stderr
     assert code == "130", stderr
+
+
+# A batch's process group gets SIGTERM (CI cancels the job): the fork server, started
+# with SIGTERM ignored, must survive it to report the grades' exit codes.
+_GROUP_SIGTERM = """
+import os, signal, sys, time
+from pathlib import Path
+from grader.batch import GradingChild, start_fork_server
+tmp, engine = Path(sys.argv[1]), sys.argv[2]
+argv = ["check", str(tmp), "--exercise", "model-api", "--format", "json", "--no-progress"]
+child = GradingChild(argv, {**os.environ, "DOCKER_HOST": engine}, start_fork_server())
+assert child.wait(3) is None
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the batch itself answers it elsewhere
+os.killpg(os.getpgrp(), signal.SIGTERM)  # the batch, its fork server and the grade
+print(child.wait(30))
+child.close()
+"""
+
+
+def test_the_fork_server_outlives_a_sigterm_to_the_whole_process_group(
+    tmp_path: Path, never_answering_engine: str
+) -> None:
+    """Does the grade's own exit code (143: it stopped on SIGTERM and cleaned up) reach
+    the batch after SIGTERM to the batch's process group, rather than the 255 of a fork
+    server killed under its children?"""
+    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("this platform has no fork server")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _GROUP_SIGTERM, str(tmp_path), never_answering_engine],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        start_new_session=True,  # a process group of its own, to signal as a whole
+    )
+    assert result.stdout.strip() == "143", result.stdout + result.stderr
