@@ -42,6 +42,8 @@ costs about a millisecond, and a coarser poll added its half-interval to every s
 STATUS_INTERVAL_S = 0.25
 """How often the container's state is read (an inspect) to see that it exited."""
 SOCKET_READ_INTERVAL_S = 1.0
+READ_JOIN_S = 30.0
+"""How long the end of the wait waits for a socket-table read in progress."""
 FIRST_SOCKET_READ_S = 1.0
 """When the socket table is first read: no app has started listening sooner (uvicorn with
 the model loaded takes about 1.2 s here), and each read is an exec in the container."""
@@ -187,7 +189,9 @@ class _SocketReader:
     def stop(self) -> None:
         self._stopped.set()
         if self._thread is not threading.current_thread():
-            self._thread.join()
+            # Bounded: an exec the engine never answers must not hold the grade forever
+            # (the read's own call is then the one thing left; it makes no other).
+            self._thread.join(READ_JOIN_S)
 
 
 @dataclass

@@ -176,19 +176,24 @@ class _ReadsSlowly:
         if self.read_error is not None:
             raise self.read_error
         self.answered_during_read = self.answered.wait(10)
+        time.sleep(0.3)  # an exec's own end, after the app answered: the wait must await it
         self.read_ended_at = time.monotonic()
         return table()
 
 
-def _wait_for(engine: _ReadsSlowly, tmp_path: Path, readiness_s: float = 30) -> RunOutcome:
+def _wait_for(
+    engine: _ReadsSlowly, tmp_path: Path, readiness_s: float = 30
+) -> tuple[RunOutcome, float]:
+    """The wait's outcome, and when it returned."""
     try:
-        return start_and_wait(
+        outcome = start_and_wait(
             engine,  # type: ignore[arg-type]
             "image",
             spec_for(readiness_s),
             Workspace(tmp_path, canary="c"),
             purpose="app",
         )
+        return outcome, time.monotonic()
     finally:
         engine.server.shutdown()
 
@@ -197,8 +202,7 @@ def test_a_slow_socket_read_does_not_hold_up_seeing_the_app_answer(tmp_path: Pat
     """Is the app's first 200 seen while a socket-table read (an exec, ~0.1 s on a real
     engine) is still in progress, and has that read ended before the wait returns?"""
     engine = _ReadsSlowly()
-    outcome = _wait_for(engine, tmp_path)
-    returned_at = time.monotonic()
+    outcome, returned_at = _wait_for(engine, tmp_path)
     assert outcome.failure is None
     assert outcome.container is not None
     assert engine.answered_during_read is True
