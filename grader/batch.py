@@ -111,6 +111,10 @@ CHILD_MARGIN_S = 120.0
 own limits stop it first; this is for a grade that hangs past them)."""
 TIMED_OUT_GRACE_S = 60.0
 """How long a grade past its time gets to clean up after SIGTERM before SIGKILL."""
+STOP_WAIT_S = 60.0
+"""How long a stopped batch waits for its grades to clean up."""
+_DETACHED_SIGNALS = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else ()
+"""What the fork server ignores, so that stopping the batch does not kill it first."""
 
 
 def start_fork_server() -> multiprocessing.context.BaseContext | None:
@@ -153,11 +157,6 @@ def start_fork_server() -> multiprocessing.context.BaseContext | None:
         for signum, handler in kept.items():
             signal.signal(signum, handler)
     return context
-
-
-STOP_WAIT_S = 60.0
-"""How long a stopped batch waits for its grades to clean up."""
-_DETACHED_SIGNALS = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else ()
 
 
 def _check_in_child(argv: list[str], environment: dict[str, str], folder: str) -> None:
