@@ -4,6 +4,7 @@ has the grader imported (where the platform has one), or a new `python -m grader
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -92,21 +93,34 @@ def test_a_grade_past_its_time_is_stopped_and_recorded_not_taken_for_ctrl_c(
     assert not (out / "ann.partial").exists()
 
 
-# Run by the test below in an interpreter of its own, so that its fork server starts
-# there, from a batch that ignores SIGINT as a background job (`make test &`) does.
-_BATCH_IGNORING_SIGINT = """
+# The start of a batch in an interpreter of its own (so that its fork server starts
+# there), with one grade of SUBMISSION on ENGINE, one that never answers: the grade waits.
+_A_BATCH_GRADING = """
 import os, signal, sys
 from pathlib import Path
-signal.signal(signal.SIGINT, signal.SIG_IGN)
 from grader.batch import GradingChild, start_fork_server
 tmp, engine = Path(sys.argv[1]), sys.argv[2]
 argv = ["check", str(tmp), "--exercise", "model-api", "--format", "json", "--no-progress"]
 child = GradingChild(argv, {**os.environ, "DOCKER_HOST": engine}, start_fork_server())
 still_running = child.wait(3) is None
-child.send_signal(signal.SIGINT)  # what the batch sends its children when it is stopped
-print(still_running, child.wait(30), child.stderr()[-300:].replace(chr(10), " "))
-child.close()
 """
+
+
+def _run_batch(
+    then: str, tmp_path: Path, engine: str, *, before: str = "", **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run :data:`_A_BATCH_GRADING` (after ``before``, then ``then``) in a new interpreter."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform has no fork server")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    script = f"{before}\n{_A_BATCH_GRADING}\n{then}\nchild.close()\n"
+    return subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), engine],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        **options,
+    )
 
 
 def test_a_forked_child_stops_on_sigint_though_the_batch_ignores_it(
@@ -114,51 +128,33 @@ def test_a_forked_child_stops_on_sigint_though_the_batch_ignores_it(
 ) -> None:
     """A batch started in the background ignores SIGINT, and a stopped batch (SIGTERM from
     CI) sends its children SIGINT: does the fork server's child stop on it (exit 130)?"""
-    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
-        pytest.skip("this platform has no fork server")
-    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    result = subprocess.run(
-        [sys.executable, "-c", _BATCH_IGNORING_SIGINT, str(tmp_path), never_answering_engine],
-        capture_output=True,
-        text=True,
-        timeout=90,
+    result = _run_batch(
+        # What the batch sends its children when it is stopped.
+        "child.send_signal(signal.SIGINT)\n"
+        "print(still_running, child.wait(30), child.stderr()[-300:].replace(chr(10), ' '))",
+        tmp_path,
+        never_answering_engine,
+        # As a background job (`make test &`) has it, before the fork server starts.
+        before="import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)",
     )
     still_running, code, stderr = (result.stdout.strip() + "  ").split(" ", 2)
     assert still_running == "True", result.stdout + result.stderr
     assert code == "130", stderr
 
 
-# A batch's process group gets SIGTERM (CI cancels the job): the fork server, started
-# with SIGTERM ignored, must survive it to report the grades' exit codes.
-_GROUP_SIGTERM = """
-import os, signal, sys, time
-from pathlib import Path
-from grader.batch import GradingChild, start_fork_server
-tmp, engine = Path(sys.argv[1]), sys.argv[2]
-argv = ["check", str(tmp), "--exercise", "model-api", "--format", "json", "--no-progress"]
-child = GradingChild(argv, {**os.environ, "DOCKER_HOST": engine}, start_fork_server())
-assert child.wait(3) is None
-signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the batch itself answers it elsewhere
-os.killpg(os.getpgrp(), signal.SIGTERM)  # the batch, its fork server and the grade
-print(child.wait(30))
-child.close()
-"""
-
-
 def test_the_fork_server_outlives_a_sigterm_to_the_whole_process_group(
     tmp_path: Path, never_answering_engine: str
 ) -> None:
-    """Does the grade's own exit code (143: it stopped on SIGTERM and cleaned up) reach
-    the batch after SIGTERM to the batch's process group, rather than the 255 of a fork
-    server killed under its children?"""
-    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
-        pytest.skip("this platform has no fork server")
-    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    result = subprocess.run(
-        [sys.executable, "-c", _GROUP_SIGTERM, str(tmp_path), never_answering_engine],
-        capture_output=True,
-        text=True,
-        timeout=90,
+    """A batch's process group gets SIGTERM (CI cancels the job): does the grade's own
+    exit code (143: it stopped on SIGTERM and cleaned up) reach the batch, rather than the
+    255 of a fork server killed under its children?"""
+    result = _run_batch(
+        "assert still_running\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the batch answers it elsewhere\n"
+        "os.killpg(os.getpgrp(), signal.SIGTERM)  # the batch, its fork server, the grade\n"
+        "print(child.wait(30))",
+        tmp_path,
+        never_answering_engine,
         start_new_session=True,  # a process group of its own, to signal as a whole
     )
     assert result.stdout.strip() == "143", result.stdout + result.stderr
