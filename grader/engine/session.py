@@ -95,10 +95,12 @@ def as_engine_error(exc: BaseException) -> EngineError | None:
     translation of the SDK's errors, so that a fault is never blamed on the wrong party.
 
     An error the engine answered with is an :class:`EngineRefused` with its status
-    (:class:`NotFoundOnEngine` for 404); ``detail`` keeps the SDK's whole text.
+    (:class:`NotFoundOnEngine` for 404); ``detail`` keeps the SDK's whole text. An SDK
+    error that wraps an interruption is the interruption (:func:`raise_interruption`).
     """
     if isinstance(exc, EngineError):
         return exc
+    raise_interruption(exc)
     if not isinstance(exc, ENGINE_FAULTS):
         return None
     message, detail = f"{type(exc).__name__}: {_short(exc)}", str(exc)

@@ -163,3 +163,23 @@ def test_the_sdk_errors_leave_the_boundary_as_the_graders_own() -> None:
     assert caught.value.__cause__ is in_use
     with pytest.raises(ValueError, match="a bug"), engine_errors():
         raise ValueError("a bug")
+
+
+def test_an_sdk_error_that_wraps_an_interruption_is_the_interruption() -> None:
+    """The SDK turns any exception in its first request into its own DockerException:
+    is a SIGTERM that arrived then still an interruption, not an engine fault?"""
+    import signal
+
+    from grader.errors import GradingInterrupted
+
+    try:
+        try:
+            raise GradingInterrupted(signal.SIGTERM)
+        except GradingInterrupted as interruption:
+            raise docker.errors.DockerException("Error while fetching server API version") from (
+                interruption
+            )
+    except docker.errors.DockerException as wrapped:
+        with pytest.raises(GradingInterrupted):
+            as_engine_error(wrapped)
+    assert isinstance(as_engine_error(docker.errors.DockerException("plain")), EngineError)
