@@ -38,6 +38,7 @@ import urllib3.exceptions
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer, ExecConfig
 
+from grader.engine import pools
 from grader.engine.builders import (
     BuilderChoice,
     BuilderKind,
@@ -56,6 +57,10 @@ from grader.errors import (
     NotFoundOnEngine,
     how_to_get_an_engine,
 )
+
+# Before any client exists: a Ctrl-C must not leave an engine connection's pool locked
+# (see grader.engine.pools).
+pools.install()
 
 __all__ = [
     "BASE_IMAGE",
