@@ -335,6 +335,40 @@ def _grade_one(
     return "failed" if report.fault else "graded"
 
 
+def stop_grades(processes: Mapping[str, GradingChild], futures: list[Future[str]]) -> list[str]:
+    """Stop a stopped batch's running grades; the students whose grade had to be killed.
+
+    Each grade gets SIGINT and cleans up after itself, as at a terminal; the workers wait
+    for their children (one reader of each exit code). A grade still running after
+    :data:`STOP_WAIT_S` (stuck in its clean-up) is killed, so that Ctrl-C never leaves the
+    batch hanging, and what it made on the engine is removed by its run's label, as the
+    next grader run would (:func:`grader.engine.session.sweep`: its process is gone).
+    """
+    for child in list(processes.values()):
+        child.send_signal(signal.SIGINT)
+    _, unfinished = wait(futures, timeout=STOP_WAIT_S)
+    if not unfinished:
+        return []
+    killed = sorted(processes)
+    for student in killed:
+        if child := processes.get(student):
+            child.send_signal(signal.SIGKILL)
+    wait(futures, timeout=STOP_WAIT_S)
+    print(
+        f"grader: {', '.join(killed)}'s grade did not clean up within {STOP_WAIT_S:.0f} s "
+        "of being stopped and was killed; removing what it made …",
+        file=sys.stderr,
+    )
+    from grader.engine.session import connect, sweep
+    from grader.errors import GraderError
+
+    try:
+        sweep(connect(timeout=30))
+    except GraderError as exc:
+        print(f"grader: could not remove it: {exc} (`grader engine sweep` will)", file=sys.stderr)
+    return killed
+
+
 def _graded_before(report_path: Path) -> bool:
     """A grade to keep on resume: one that exists and met no fault (a fault is retried)."""
     try:
@@ -407,10 +441,7 @@ def grade_class(
             stopping.set()
             for future in futures:
                 future.cancel()
-            for child in list(processes.values()):
-                child.send_signal(signal.SIGINT)  # each grader cleans up after itself
-            # The workers wait for their children (one reader of each exit code).
-            wait(futures, timeout=STOP_WAIT_S)
+            stop_grades(processes, list(futures))
             raise
     reports = read_reports(out, students)
     csv_path = write_csv(out, reports, spec)

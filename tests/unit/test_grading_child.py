@@ -158,3 +158,68 @@ def test_the_fork_server_outlives_a_sigterm_to_the_whole_process_group(
         start_new_session=True,  # a process group of its own, to signal as a whole
     )
     assert result.stdout.strip() == "143", result.stdout + result.stderr
+
+
+class _FakeGrade:
+    """A running grade that ends on ``ends_on`` (a real one ends on SIGINT, after its
+    clean-up; one stuck in its clean-up ends only on SIGKILL), leaving ``processes`` as
+    the batch's worker does."""
+
+    def __init__(self, student: str, processes: dict[str, Any], ends_on: int) -> None:
+        self.student, self.processes, self.ends_on = student, processes, ends_on
+        self.ended = threading.Event()
+        self.signals: list[int] = []
+        processes[student] = self
+
+    def send_signal(self, signum: int) -> None:
+        self.signals.append(signum)
+        if signum == self.ends_on:
+            self.processes.pop(self.student, None)
+            self.ended.set()
+
+
+def test_a_grade_stuck_after_ctrl_c_is_killed_and_what_it_made_is_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C never leaves a batch hanging: a grade that does not end within STOP_WAIT_S
+    of SIGINT gets SIGKILL, and the engine is swept of what it made; one that ended on
+    SIGINT is not killed."""
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grader.engine.session as session
+
+    swept: list[object] = []
+    monkeypatch.setattr(batch, "STOP_WAIT_S", 0.5)
+    monkeypatch.setattr(session, "connect", lambda timeout: "the engine")
+    monkeypatch.setattr(session, "sweep", swept.append)
+    processes: dict[str, Any] = {}
+    stuck = _FakeGrade("ann", processes, ends_on=signal.SIGKILL)
+    polite = _FakeGrade("bo", processes, ends_on=signal.SIGINT)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(grade.ended.wait, 60) for grade in (stuck, polite)]
+        killed = batch.stop_grades(processes, futures)
+        assert all(future.done() for future in futures)
+    assert killed == ["ann"]
+    assert stuck.signals == [signal.SIGINT, signal.SIGKILL]
+    assert polite.signals == [signal.SIGINT]
+    assert swept == ["the engine"]
+
+
+def test_grades_that_end_on_ctrl_c_are_neither_killed_nor_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grader.engine.session as session
+
+    swept: list[object] = []
+    monkeypatch.setattr(session, "sweep", swept.append)
+    processes: dict[str, Any] = {}
+    grades = [_FakeGrade(s, processes, ends_on=signal.SIGINT) for s in ("ann", "bo")]
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(grade.ended.wait, 60) for grade in grades]
+        assert batch.stop_grades(processes, futures) == []
+    assert [g.signals for g in grades] == [[signal.SIGINT], [signal.SIGINT]]
+    assert swept == []
