@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +58,37 @@ def batch(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=interruptible,
+        start_new_session=True,  # its fork server and grades in its group: see running()
     )
+
+
+@contextlib.contextmanager
+def running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """The batch, killed with its process group if the test fails before it ends (a
+    timeout), so that no grade of it outlives the test."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def faults_of(out: Path) -> str:
+    """The faults the class's reports record, to say why a batch exited 2."""
+    lines = []
+    for path in sorted(out.glob("*.json")):
+        with contextlib.suppress(ValueError, OSError):
+            report = json.loads(path.read_text())
+            if report.get("fault"):
+                lines.append(f"{path.stem}: {report['fault']}")
+            lines += [
+                f"{path.stem} {c['id']}: {c.get('message', '')}"
+                for c in report.get("checks", [])
+                if c.get("status") == "error"
+            ]
+    return "\n".join(lines)
 
 
 @pytest.mark.slow
@@ -64,21 +97,21 @@ def test_class_is_graded_interrupted_and_resumed(tmp_path: Path, docker_client) 
     batch resume without regrading anyone, leaving nothing on the engine?"""
     submissions = make_class(tmp_path)
     out = tmp_path / "feedback"
-    first = batch(str(submissions), "--exercise", "model-api", "--out", str(out))
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and len(list(out.glob("*.json"))) < 3:
-        time.sleep(0.5)
-    first.send_signal(signal.SIGINT)
-    _, err = first.communicate(timeout=120)
+    with running(batch(str(submissions), "--exercise", "model-api", "--out", str(out))) as first:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and len(list(out.glob("*.json"))) < 3:
+            time.sleep(0.5)
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=120)
     assert first.returncode == 130, err
     finished_before = {p.stem: p.stat().st_mtime_ns for p in out.glob("*.json")}
     assert 3 <= len(finished_before) < len(CLASS)
     assert not list(out.glob("*.partial"))
     assert not docker_client.containers.list(all=True, filters={"label": LABEL_RUN})
 
-    second = batch(str(submissions), "--exercise", "model-api", "--out", str(out))
-    stdout, err = second.communicate(timeout=1200)
-    assert second.returncode == 0, err
+    with running(batch(str(submissions), "--exercise", "model-api", "--out", str(out))) as second:
+        stdout, err = second.communicate(timeout=1200)
+    assert second.returncode == 0, f"{stdout}{err}{faults_of(out)}"
     assert f"kept {len(finished_before)} from an earlier run" in stdout
     for student, mtime in finished_before.items():
         assert (out / f"{student}.json").stat().st_mtime_ns == mtime, f"{student} was regraded"
