@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,6 +218,11 @@ def _add_nested_parser(engine_commands: argparse._SubParsersAction) -> None:  # 
     )
     down.add_argument("--purge", action="store_true", help="also remove the engine's image")
     nested_commands.add_parser("status", help="list the nested engines and their DOCKER_HOST")
+    nested_commands.add_parser(
+        "rootfs",
+        help="only make the cached root filesystems of both engine families now (debootstrap), "
+        "for a later `up` to import",
+    )
 
 
 def _version() -> str:
@@ -381,6 +387,13 @@ def _nested(args: argparse.Namespace) -> int:
         if args.nested_command == "down":
             for name in dict.fromkeys(args.flavour):
                 nested_engine.stop(client, name, purge=args.purge, say=say)
+            return EXIT_OK
+        if args.nested_command == "rootfs":
+            for family in typing.get_args(nested_engine.Family):
+                made = nested_engine.prepare_rootfs(client, family, say)
+                say(
+                    f"The {family} engine's root filesystem: {'made' if made else 'already there'}."
+                )
             return EXIT_OK
         for item in nested_engine.status(client):
             where = f" DOCKER_HOST={item.docker_host}" if item.docker_host else ""

@@ -893,6 +893,21 @@ def _ensure_engine_image(
         _ensure_engine_image_locked(host, family, clock, say)
 
 
+def prepare_rootfs(host: EngineClient, family: Family, say: Callable[[str], None]) -> bool:
+    """Make ``family``'s cached root filesystem now, unless it or its image exists (so that
+    a later start only imports it); whether it had to be made. ``make test`` runs this
+    while the host's suite runs: debootstrap is mostly waiting for the mirror and the disk."""
+    with _family_lock(family, say):
+        with contextlib.suppress(NotFoundOnEngine):
+            image = engine_host.image_state(host, f"docker-ml-course/nested-{family}:{SUITE}")
+            if image.labels.get(LABEL_ROOTFS) == rootfs_key(family):
+                return False
+        if rootfs_tarball(family).exists():
+            return False
+        _debootstrap(rootfs_tarball(family), family, say)
+        return True
+
+
 def _ensure_engine_image_locked(
     host: EngineClient, family: Family, clock: _Clock, say: Callable[[str], None]
 ) -> None:

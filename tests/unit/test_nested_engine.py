@@ -378,3 +378,44 @@ def test_two_lanes_starting_at_once_make_the_engine_image_one_after_the_other(
     second.join(timeout=30)
     assert events == ["first starts", "first ends", "second starts", "second ends"]
     assert any("Waiting for another process" in line for line in said)
+
+
+@pytest.mark.parametrize(
+    ("image_key", "tarball_there", "debootstraps"),
+    [
+        (None, False, True),  # cold: nothing cached
+        (None, True, False),  # the tarball is cached: a start only imports it
+        ("current", False, False),  # the image of this package set is on the host engine
+        ("older", False, True),  # only an older package set's image: a new tarball
+    ],
+)
+def test_the_root_filesystem_is_made_ahead_only_when_a_start_would_need_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    image_key: str | None,
+    tarball_there: bool,
+    debootstraps: bool,
+) -> None:
+    """`make test` debootstraps the lanes' root filesystems while the host's suite runs
+    (`grader engine nested rootfs`): is it made exactly when a lane's start would make it?"""
+    from types import SimpleNamespace
+
+    from grader.errors import NotFoundOnEngine
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    tarball = rootfs_tarball("docker")
+    if tarball_there:
+        tarball.parent.mkdir(parents=True)
+        tarball.write_bytes(b"")
+
+    def image_state(host: Any, reference: str) -> Any:
+        if image_key is None:
+            raise NotFoundOnEngine(reference)
+        key = rootfs_key("docker") if image_key == "current" else "an older key"
+        return SimpleNamespace(labels={nested_engine.LABEL_ROOTFS: key})
+
+    made: list[Path] = []
+    monkeypatch.setattr(nested_engine.engine_host, "image_state", image_state)
+    monkeypatch.setattr(nested_engine, "_debootstrap", lambda path, family, say: made.append(path))
+    assert nested_engine.prepare_rootfs(None, "docker", print) is debootstraps
+    assert made == ([tarball] if debootstraps else [])
