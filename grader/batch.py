@@ -355,8 +355,8 @@ def stop_grades(processes: Mapping[str, GradingChild], futures: list[Future[str]
             child.send_signal(signal.SIGKILL)
     wait(futures, timeout=STOP_WAIT_S)
     print(
-        f"grader: {', '.join(killed)}'s grade did not clean up within {STOP_WAIT_S:.0f} s "
-        "of being stopped and was killed; removing what it made …",
+        f"grader: the grade of {', '.join(killed)} did not clean up within "
+        f"{STOP_WAIT_S:.0f} s of being stopped and was killed; removing what it made …",
         file=sys.stderr,
     )
     from grader.engine.session import connect, sweep

@@ -163,6 +163,11 @@ PODMAN_PACKAGES = (
 )
 
 
+def engine_image(family: Family) -> str:
+    """The image a family's root filesystem is imported as, on the host engine."""
+    return f"docker-ml-course/nested-{family}:{SUITE}"
+
+
 @dataclass(frozen=True)
 class Flavour:
     """One kind of nested engine."""
@@ -186,7 +191,7 @@ class Flavour:
 
     @property
     def image(self) -> str:
-        return f"docker-ml-course/nested-{self.family}:{SUITE}"
+        return engine_image(self.family)
 
 
 FLAVOURS: dict[str, Flavour] = {
@@ -899,7 +904,7 @@ def prepare_rootfs(host: EngineClient, family: Family, say: Callable[[str], None
     while the host's suite runs: debootstrap is mostly waiting for the mirror and the disk."""
     with _family_lock(family, say):
         with contextlib.suppress(NotFoundOnEngine):
-            image = engine_host.image_state(host, f"docker-ml-course/nested-{family}:{SUITE}")
+            image = engine_host.image_state(host, engine_image(family))
             if image.labels.get(LABEL_ROOTFS) == rootfs_key(family):
                 return False
         if rootfs_tarball(family).exists():
@@ -911,7 +916,7 @@ def prepare_rootfs(host: EngineClient, family: Family, say: Callable[[str], None
 def _ensure_engine_image_locked(
     host: EngineClient, family: Family, clock: _Clock, say: Callable[[str], None]
 ) -> None:
-    reference = f"docker-ml-course/nested-{family}:{SUITE}"
+    reference = engine_image(family)
     key = rootfs_key(family)
     old_id = None
     with contextlib.suppress(NotFoundOnEngine):
