@@ -32,18 +32,20 @@ browser: ## Install Debian's Chromium for the browser test, if missing (root wit
 # While the host's suite runs, the lanes' root filesystems are debootstrapped (cold, about
 # two minutes of waiting for the mirror and the disk that the lanes would otherwise start
 # with; kept in the cache for later runs). Its output goes to a log; a failure there is
-# the lanes' to report, as they debootstrap again. Ctrl-C stops it too (the EXIT trap: a
-# background job ignores SIGINT). Niced: the host suite's verdicts come first.
-ROOTFS_LOG := $(or $(TMPDIR),/tmp)/docker-ml-course-rootfs.log
+# the lanes' to report, as they debootstrap again. Ctrl-C stops it too: pytest exits on
+# it without dying of it, so the INT trap ends the recipe, and the EXIT trap stops the job
+# (a background job ignores SIGINT). Niced: the host suite's verdicts come first.
+ROOTFS_LOG := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/docker-ml-course/rootfs.log
 
 test: engine browser ## Lint, the whole suite on the host engine, then the engine-sensitive tests on every lane
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@nice -n 15 $(BIN)/grader engine nested rootfs >"$(ROOTFS_LOG)" 2>&1 & rootfs=$$!; \
-	  trap 'kill $$rootfs 2>/dev/null' EXIT; \
-	  $(BIN)/pytest; code=$$?; \
+	@mkdir -p "$(dir $(ROOTFS_LOG))"; \
+	  nice -n 15 $(BIN)/grader engine nested rootfs >"$(ROOTFS_LOG)" 2>&1 & rootfs=$$!; \
+	  trap 'kill $$rootfs 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	  echo "$(BIN)/pytest"; $(BIN)/pytest; code=$$?; \
 	  wait $$rootfs || echo "Making the lanes' root filesystems failed (see $(ROOTFS_LOG)): the lanes try again."; \
-	  exit $$code
+	  trap - EXIT; exit $$code
 	$(MAKE) --no-print-directory test-lanes
 
 test-lanes: engine ## The engine-sensitive tests (marker `lanes`) on Docker Engine 26 (overlay2, containerd store) and Podman 5, nested, side by side

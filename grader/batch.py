@@ -197,6 +197,8 @@ class GradingChild:
         self.folder = Path(tempfile.mkdtemp(prefix="grader-check-"))
         self._forked: multiprocessing.process.BaseProcess | None = None
         self._popen: subprocess.Popen[bytes] | None = None
+        self._signalled: set[int] = set()
+        self._signal_lock = threading.Lock()
         try:
             if fork_server is not None:
                 self._forked = fork_server.Process(  # type: ignore[attr-defined]
@@ -234,7 +236,12 @@ class GradingChild:
             return self._forked.exitcode  # it did not get to say: killed, or it crashed
 
     def send_signal(self, signum: int) -> None:
-        """Signal the child unless it is known to have ended (never waits for it)."""
+        """Signal the child unless it is known to have ended (never waits for it). Each
+        signal is sent once: a second SIGINT would cut short the clean-up the first began."""
+        with self._signal_lock:
+            if signum in self._signalled:
+                return
+            self._signalled.add(signum)
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             if self._popen is not None:
                 self._popen.send_signal(signum)
@@ -285,6 +292,9 @@ def _grade_one(
     environment = {k: v for k, v in os.environ.items() if k not in _JOB_PUBLISHING}
     child = GradingChild(argv, environment, fork_server)
     processes[student] = child
+    if stopping.is_set():
+        # The batch was stopped while this grade started: stop_grades did not see it.
+        child.send_signal(signal.SIGINT)
     try:
         returncode = child.wait(spec.limits.total_timeout_s + CHILD_MARGIN_S)
         timed_out = returncode is None
@@ -335,21 +345,28 @@ def _grade_one(
     return "failed" if report.fault else "graded"
 
 
-def stop_grades(processes: Mapping[str, GradingChild], futures: list[Future[str]]) -> list[str]:
+def stop_grades(
+    processes: Mapping[str, GradingChild], futures: Mapping[Future[str], str]
+) -> list[str]:
     """Stop a stopped batch's running grades; the students whose grade had to be killed.
 
     Each grade gets SIGINT and cleans up after itself, as at a terminal; the workers wait
     for their children (one reader of each exit code). A grade still running after
-    :data:`STOP_WAIT_S` (stuck in its clean-up) is killed, so that Ctrl-C never leaves the
-    batch hanging, and what it made on the engine is removed by its run's label, as the
-    next grader run would (:func:`grader.engine.session.sweep`: its process is gone).
+    :data:`STOP_WAIT_S` (stuck in its clean-up), or at a second Ctrl-C, is killed, so that
+    Ctrl-C never leaves the batch hanging, and what it made on the engine is removed by its
+    run's label, as the next grader run would (:func:`grader.engine.session.sweep`: its
+    process is gone). A grade that starts meanwhile stops itself (see :func:`_grade_one`).
     """
     for child in list(processes.values()):
         child.send_signal(signal.SIGINT)
-    _, unfinished = wait(futures, timeout=STOP_WAIT_S)
-    if not unfinished:
+    try:
+        _, unfinished = wait(futures, timeout=STOP_WAIT_S)
+    except KeyboardInterrupt:  # pressed again: no more waiting
+        unfinished = {future for future in futures if not future.done()}
+    killed = sorted(futures[future] for future in unfinished if futures[future] in processes)
+    if not killed:
+        wait(futures, timeout=STOP_WAIT_S)
         return []
-    killed = sorted(processes)
     for student in killed:
         if child := processes.get(student):
             child.send_signal(signal.SIGKILL)
@@ -441,7 +458,7 @@ def grade_class(
             stopping.set()
             for future in futures:
                 future.cancel()
-            stop_grades(processes, list(futures))
+            stop_grades(processes, futures)
             raise
     reports = read_reports(out, students)
     csv_path = write_csv(out, reports, spec)

@@ -15,10 +15,12 @@ lands in that window often enough to see.
 :class:`InterruptSafeLifoQueue` keeps the queue's behaviour and makes such a hold
 harmless: its lock is reentrant, and a hold that an interruption left behind is given
 back when the interruption leaves the queue's method, or, if a second signal cut that
-short too, when the same thread next uses the queue (no caller holds the lock between
-calls, so any hold it finds then is a leftover). :func:`install` makes it the queue of
-every urllib3 pool in the process (``ConnectionPool.QueueCls``, urllib3's hook for it),
-the docker SDK's and testcontainers' included.
+short too, when the same thread next uses the queue. No caller holds the lock between
+calls, so any hold found then is a leftover; this assumes nothing calls into the same
+queue from inside its own ``get``/``put``, which holds here: the grader's signal handlers
+only raise, and a pool's finalizer runs once nothing uses the pool. :func:`install` makes
+it the queue of every urllib3 pool in the process (``ConnectionPool.QueueCls``, urllib3's
+hook for it), the docker SDK's and testcontainers' included.
 """
 
 from __future__ import annotations

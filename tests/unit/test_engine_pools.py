@@ -53,8 +53,9 @@ class _Interruption(Exception):
 
 
 def test_interruptions_raised_inside_the_queues_methods_leave_its_lock_free() -> None:
-    """A signal handler that raises (as Ctrl-C's does), fired every 30 µs while the pool
-    is used: the plain LifoQueue ends with its lock held by nobody who will release it."""
+    """A signal handler that raises (as Ctrl-C's does), fired every 30 µs of CPU while the
+    pool is used: the plain LifoQueue ends with its lock held by nobody who will release it.
+    (A CPU-time timer: pytest-timeout's own is the real-time one.)"""
     armed = False
 
     def handler(_signum: int, _frame: object) -> None:
@@ -62,11 +63,16 @@ def test_interruptions_raised_inside_the_queues_methods_leave_its_lock_free() ->
             raise _Interruption
 
     pool: InterruptSafeLifoQueue = InterruptSafeLifoQueue(4)
-    kept = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.00003)
+    kept = signal.signal(signal.SIGVTALRM, handler)
+    signal.setitimer(signal.ITIMER_VIRTUAL, 0.0001, 0.00003)
     interrupted = 0
     try:
         for _ in range(50_000):
+            # A plain Lock left held would block the next call for good, and a CPU-time
+            # timer never fires in a blocked thread: asked with a timeout, unarmed.
+            if not pool.mutex.acquire(timeout=5):
+                break
+            pool.mutex.release()
             try:
                 armed = True
                 try:
@@ -80,8 +86,10 @@ def test_interruptions_raised_inside_the_queues_methods_leave_its_lock_free() ->
                 interrupted += 1
     finally:
         armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, kept)
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, kept)
+    assert pool.mutex.acquire(timeout=5), f"left held after {interrupted} interruptions"
+    pool.mutex.release()
     while True:  # the pool's own finalizer does this
         try:
             pool.get(block=False)

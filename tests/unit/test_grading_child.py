@@ -197,7 +197,7 @@ def test_a_grade_stuck_after_ctrl_c_is_killed_and_what_it_made_is_swept(
     stuck = _FakeGrade("ann", processes, ends_on=signal.SIGKILL)
     polite = _FakeGrade("bo", processes, ends_on=signal.SIGINT)
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(grade.ended.wait, 60) for grade in (stuck, polite)]
+        futures = {pool.submit(g.ended.wait, 60): g.student for g in (stuck, polite)}
         killed = batch.stop_grades(processes, futures)
         assert all(future.done() for future in futures)
     assert killed == ["ann"]
@@ -215,11 +215,12 @@ def test_grades_that_end_on_ctrl_c_are_neither_killed_nor_swept(
     import grader.engine.session as session
 
     swept: list[object] = []
+    monkeypatch.setattr(session, "connect", lambda timeout: "the engine")
     monkeypatch.setattr(session, "sweep", swept.append)
     processes: dict[str, Any] = {}
     grades = [_FakeGrade(s, processes, ends_on=signal.SIGINT) for s in ("ann", "bo")]
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(grade.ended.wait, 60) for grade in grades]
+        futures = {pool.submit(g.ended.wait, 60): g.student for g in grades}
         assert batch.stop_grades(processes, futures) == []
     assert [g.signals for g in grades] == [[signal.SIGINT], [signal.SIGINT]]
     assert swept == []
