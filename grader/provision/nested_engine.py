@@ -898,16 +898,23 @@ def _ensure_engine_image(
         _ensure_engine_image_locked(host, family, clock, say)
 
 
+def _engine_image_on_host(host: EngineClient, family: Family) -> tuple[bool, str | None]:
+    """Whether the host has ``family``'s image of the current package set, and the id of
+    the one it has (None: none at all)."""
+    try:
+        image = engine_host.image_state(host, engine_image(family))
+    except NotFoundOnEngine:
+        return False, None
+    return image.labels.get(LABEL_ROOTFS) == rootfs_key(family), image.id
+
+
 def prepare_rootfs(host: EngineClient, family: Family, say: Callable[[str], None]) -> bool:
     """Make ``family``'s cached root filesystem now, unless it or its image exists (so that
     a later start only imports it); whether it had to be made. ``make test`` runs this
     while the host's suite runs: debootstrap is mostly waiting for the mirror and the disk."""
     with _family_lock(family, say):
-        with contextlib.suppress(NotFoundOnEngine):
-            image = engine_host.image_state(host, engine_image(family))
-            if image.labels.get(LABEL_ROOTFS) == rootfs_key(family):
-                return False
-        if rootfs_tarball(family).exists():
+        current, _ = _engine_image_on_host(host, family)
+        if current or rootfs_tarball(family).exists():
             return False
         _debootstrap(rootfs_tarball(family), family, say)
         return True
@@ -918,12 +925,9 @@ def _ensure_engine_image_locked(
 ) -> None:
     reference = engine_image(family)
     key = rootfs_key(family)
-    old_id = None
-    with contextlib.suppress(NotFoundOnEngine):
-        image = engine_host.image_state(host, reference)
-        if image.labels.get(LABEL_ROOTFS) == key:
-            return
-        old_id = image.id
+    current, old_id = _engine_image_on_host(host, family)
+    if current:
+        return
     tarball = rootfs_tarball(family)
     if not tarball.exists():
         with clock.phase("debootstrap"):

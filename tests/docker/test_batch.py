@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import LABEL_RUN
+from grader.engine import LABEL_RUN, sweep
+from grader.results import CheckStatus, GradeReport
 from tests.signals import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +64,10 @@ def batch(*args: str) -> subprocess.Popen[str]:
 
 
 @contextlib.contextmanager
-def running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+def running(process: subprocess.Popen[str], client) -> Iterator[subprocess.Popen[str]]:  # type: ignore[no-untyped-def]
     """The batch, killed with its process group if the test fails before it ends (a
-    timeout), so that no grade of it outlives the test."""
+    timeout), and the engine swept of what its killed grades made, so that nothing of it
+    outlives the test."""
     try:
         yield process
     finally:
@@ -73,20 +75,20 @@ def running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+            sweep(client)  # their processes are gone: their runs are stale
 
 
 def faults_of(out: Path) -> str:
     """The faults the class's reports record, to say why a batch exited 2."""
     lines = []
     for path in sorted(out.glob("*.json")):
-        with contextlib.suppress(ValueError, OSError):
-            report = json.loads(path.read_text())
-            if report.get("fault"):
-                lines.append(f"{path.stem}: {report['fault']}")
+        with contextlib.suppress(ValueError, OSError, KeyError, TypeError):
+            report = GradeReport.from_dict(json.loads(path.read_text()))
+            lines += [f"{path.stem}: {report.fault}"] if report.fault else []
             lines += [
-                f"{path.stem} {c['id']}: {c.get('message', '')}"
-                for c in report.get("checks", [])
-                if c.get("status") == "error"
+                f"{path.stem} {check.id}: {check.message}"
+                for check in report.checks
+                if check.status is CheckStatus.ERROR
             ]
     return "\n".join(lines)
 
@@ -97,7 +99,9 @@ def test_class_is_graded_interrupted_and_resumed(tmp_path: Path, docker_client) 
     batch resume without regrading anyone, leaving nothing on the engine?"""
     submissions = make_class(tmp_path)
     out = tmp_path / "feedback"
-    with running(batch(str(submissions), "--exercise", "model-api", "--out", str(out))) as first:
+    with running(
+        batch(str(submissions), "--exercise", "model-api", "--out", str(out)), docker_client
+    ) as first:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and len(list(out.glob("*.json"))) < 3:
             time.sleep(0.5)
@@ -109,7 +113,9 @@ def test_class_is_graded_interrupted_and_resumed(tmp_path: Path, docker_client) 
     assert not list(out.glob("*.partial"))
     assert not docker_client.containers.list(all=True, filters={"label": LABEL_RUN})
 
-    with running(batch(str(submissions), "--exercise", "model-api", "--out", str(out))) as second:
+    with running(
+        batch(str(submissions), "--exercise", "model-api", "--out", str(out)), docker_client
+    ) as second:
         stdout, err = second.communicate(timeout=1200)
     assert second.returncode == 0, f"{stdout}{err}{faults_of(out)}"
     assert f"kept {len(finished_before)} from an earlier run" in stdout

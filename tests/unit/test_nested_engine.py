@@ -412,7 +412,7 @@ def test_the_root_filesystem_is_made_ahead_only_when_a_start_would_need_it(
         if image_key is None:
             raise NotFoundOnEngine(reference)
         key = rootfs_key("docker") if image_key == "current" else "an older key"
-        return SimpleNamespace(labels={nested_engine.LABEL_ROOTFS: key})
+        return SimpleNamespace(id="sha256:0123", labels={nested_engine.LABEL_ROOTFS: key})
 
     made: list[Path] = []
     monkeypatch.setattr(nested_engine.engine_host, "image_state", image_state)
